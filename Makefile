@@ -1,0 +1,141 @@
+# netacct build. `make` builds everything under $(BUILD); `make test` and
+# `make bench` build what they need first, so on a fresh machine `make test`
+# alone does all set-up (after `make deps`, which it also runs).
+BUILD ?= build
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+CXX ?= g++
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH_TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
+            -I$(BUILD)/bpf -I. -MMD -MP
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH_TRIPLET) -Ibpf
+LDLIBS := -lbpf -lnl-route-3 -lnl-3 -luv -lboost_json -lelf -lz -lpthread
+NL_CFLAGS := -I/usr/include/libnl3
+CXXFLAGS += $(NL_CFLAGS)
+
+SAN ?= 0
+ifeq ($(SAN),1)
+CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps test test-unit test-bpf test-integration bench clean format lint help
+
+# ---- sources -------------------------------------------------------------
+ENGINE_SRCS := daemon/common/log.cpp pin/pin_dir.cpp $(wildcard daemon/engine/*.cpp)
+DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp))
+UNIT_SRCS := $(wildcard tests/unit/*.cpp)
+BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
+INTEG_SRCS := $(wildcard tests/integration/*.cpp)
+BENCH_SRCS := $(wildcard tools/bench/*.cpp)
+SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
+
+obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+SKELS := $(BUILD)/bpf/netacct.skel.h $(BUILD)/bpf/empty.skel.h
+ENGINE_LIB := $(BUILD)/lib/libnetacct.a
+
+all: $(ENGINE_LIB) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
+     $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
+     $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench)
+
+# ---- dependencies (Debian packages only) -------------------------------
+deps:
+	$(Q)./tools/install-deps.sh
+
+# ---- BPF -----------------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h | $(BUILD)/bpf
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/bpf:
+	$(Q)mkdir -p $@
+
+# ---- C++ -----------------------------------------------------------------
+$(BUILD)/obj/%.o: %.cpp $(SKELS)
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $<"
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(ENGINE_LIB): $(call obj,$(ENGINE_SRCS))
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/bin/netacctd: $(call obj,daemon/main.cpp $(DAEMON_SRCS)) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRCS) $(DAEMON_SRCS)) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/bpf_tests: $(call obj,$(BPFTEST_SRCS) $(SUPPORT_SRCS)) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/netacct-bench: $(call obj,$(BENCH_SRCS) $(SUPPORT_SRCS)) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- tests and benchmark -------------------------------------------------
+TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
+             $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
+	$(Q)BUILD=$(BUILD) ./tests/run-all.sh
+
+test-unit: $(BUILD)/tests/unit_tests
+	$(Q)$(BUILD)/tests/unit_tests
+
+test-bpf: $(BUILD)/tests/bpf_tests
+	$(Q)$(BUILD)/tests/bpf_tests
+
+test-integration: $(BUILD)/tests/integration_tests
+	$(Q)$(BUILD)/tests/integration_tests
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bin/netacct-bench
+	$(Q)$(BUILD)/bin/netacct-bench
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+lint:
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+
+help:
+	@echo "netacct make targets:"
+	@echo "  all            build BPF objects, skeletons, library, binaries, tests (default)"
+	@echo "  deps           install Debian packages and mount bpffs when absent"
+	@echo "  test           run every test suite; last line: N passed, N failed"
+	@echo "  test-unit | test-bpf | test-integration   one suite"
+	@echo "  bench          kernel-measured ns/packet and harvest rate, vs empty programs"
+	@echo "  format | lint  clang-format the C++ sources / check them"
+	@echo "  clean          remove $(BUILD)/"
+	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan)"
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * netacct kernel programs: XDP ingress, TC ingress and TC egress, sharing one
+ * accounting core. Each packet is parsed, keyed by (family, local address,
+ * remote address, protocol) and added to the active flow buffer, or to one of
+ * the buckets (whitelisted, non-IP, malformed, overflow) stored in the same
+ * buffer. The programs never drop, redirect or modify a packet.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include "netacct_shared.h"
+#include "maps.h"
+#include "parse.h"
+
+/* Runtime switches; user space writes them through the skeleton's .bss. */
+struct netacct_runtime runtime = {};
+
+enum direction {
+	DIR_INGRESS = 0, /* local = destination, remote = source */
+	DIR_EGRESS = 1,  /* local = source, remote = destination */
+};
+
+static __always_inline void add_counters(struct netacct_counters *counters,
+					 enum direction dir, __u64 bytes, __u64 packets)
+{
+	/* Shared values: several CPUs may hit one flow at once. */
+	if (dir == DIR_INGRESS) {
+		__sync_fetch_and_add(&counters->rx_bytes, bytes);
+		__sync_fetch_and_add(&counters->rx_packets, packets);
+	} else {
+		__sync_fetch_and_add(&counters->tx_bytes, bytes);
+		__sync_fetch_and_add(&counters->tx_packets, packets);
+	}
+}
+
+/*
+ * Adds to key's counters, inserting the key when it is new. Returns 0, or a
+ * negative errno when the key could not be inserted (the buffer is full).
+ */
+static __always_inline int add_to_key(void *buffer, struct netacct_flow_key *key,
+				      enum direction dir, __u64 bytes, __u64 packets)
+{
+	struct netacct_counters *counters = bpf_map_lookup_elem(buffer, key);
+
+	if (counters) {
+		add_counters(counters, dir, bytes, packets);
+		return 0;
+	}
+
+	struct netacct_counters initial = {};
+	if (dir == DIR_INGRESS) {
+		initial.rx_bytes = bytes;
+		initial.rx_packets = packets;
+	} else {
+		initial.tx_bytes = bytes;
+		initial.tx_packets = packets;
+	}
+	long err = bpf_map_update_elem(buffer, key, &initial, BPF_NOEXIST);
+	if (err != -17 /* EEXIST: another CPU inserted it first */)
+		return (int)err;
+
+	counters = bpf_map_lookup_elem(buffer, key);
+	if (!counters)
+		return -2; /* deleted in between: cannot happen in an active buffer */
+	add_counters(counters, dir, bytes, packets);
+	return 0;
+}
+
+static __always_inline void add_to_bucket(void *buffer, __u8 bucket, enum direction dir,
+					  __u64 bytes, __u64 packets)
+{
+	struct netacct_flow_key key = {
+		.family = NETACCT_FAMILY_BUCKET,
+		.protocol = bucket,
+	};
+
+	add_to_key(buffer, &key, dir, bytes, packets);
+}
+
+static __always_inline int whitelist_match(__u8 family, const __u8 *addr, __u32 wanted)
+{
+	struct netacct_wl_key key = {
+		.prefixlen = NETACCT_WL_KEY_PREFIX_BITS + 128,
+		.family = family,
+	};
+
+	__builtin_memcpy(key.addr, addr, 16);
+	struct netacct_wl_value *value = bpf_map_lookup_elem(&whitelist, &key);
+	return value && (value->match & wanted);
+}
+
+static __always_inline int is_whitelisted(const struct netacct_flow_key *key)
+{
+	if (runtime.whitelist_entries == 0)
+		return 0;
+	if (whitelist_match(key->family, key->remote, NETACCT_WL_MATCH_REMOTE))
+		return 1;
+	return runtime.local_match &&
+	       whitelist_match(key->family, key->local, NETACCT_WL_MATCH_LOCAL);
+}
+
+/*
+ * The accounting core. frame_len is the frame's full length; gso_segs and
+ * gso_size describe a TC super-packet (0 for XDP and for plain packets).
+ */
+static __always_inline void account(void *data, void *data_end, __u64 frame_len,
+				    __u32 gso_segs, __u32 gso_size, enum direction dir)
+{
+	__u32 zero = 0;
+	void *buffer = bpf_map_lookup_elem(&active_flows, &zero);
+
+	if (!buffer)
+		return; /* only before user space fills the slot: nothing to count into */
+
+	struct packet_info info = {};
+	int parsed = parse_frame(data, data_end, frame_len, &info);
+
+	/* Frames without a (valid) IP layer are counted by their frame bytes. */
+	if (parsed == PARSE_NON_IP) {
+		add_to_bucket(buffer, NETACCT_BUCKET_NON_IP, dir, frame_len, 1);
+		return;
+	}
+	if (parsed == PARSE_MALFORMED) {
+		add_to_bucket(buffer, NETACCT_BUCKET_MALFORMED, dir, frame_len, 1);
+		return;
+	}
+
+	__u64 bytes = info.ip_bytes;
+	__u64 packets = 1;
+
+	if (gso_size) {
+		/*
+		 * A GSO/GRO super-packet leaves as several segments, each with
+		 * its own copy of the IP and transport headers.
+		 */
+		__u32 headers = info.l4_offset - info.l3_offset +
+				l4_header_len(data, data_end, &info);
+		__u64 ip_len = frame_len - info.l3_offset;
+		__u32 segs = gso_segs;
+
+		if (!segs && ip_len > headers)
+			segs = (ip_len - headers + gso_size - 1) / gso_size;
+		if (segs > 1) {
+			packets = segs;
+			bytes = ip_len + (__u64)(segs - 1) * headers;
+		}
+	}
+
+	struct netacct_flow_key key = {
+		.family = info.family,
+		.protocol = info.protocol,
+	};
+	if (dir == DIR_INGRESS) {
+		__builtin_memcpy(key.local, info.dst, 16);
+		__builtin_memcpy(key.remote, info.src, 16);
+	} else {
+		__builtin_memcpy(key.local, info.src, 16);
+		__builtin_memcpy(key.remote, info.dst, 16);
+	}
+
+	if (is_whitelisted(&key)) {
+		add_to_bucket(buffer, NETACCT_BUCKET_WHITELISTED, dir, bytes, packets);
+		return;
+	}
+	if (add_to_key(buffer, &key, dir, bytes, packets) == 0)
+		return;
+	add_to_bucket(buffer,
+		      info.family == NETACCT_FAMILY_IPV4 ? NETACCT_BUCKET_OVERFLOW_V4
+							 : NETACCT_BUCKET_OVERFLOW_V6,
+		      dir, bytes, packets);
+}
+
+SEC("xdp")
+int netacct_xdp_in(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	account(data, data_end, bpf_xdp_get_buff_len(ctx), 0, 0, DIR_INGRESS);
+	return XDP_PASS;
+}
+
+/*
+ * TC: the headers we parse may sit outside the linear part of the skb; pull
+ * them in (this moves no packet byte, it only makes them readable).
+ */
+#define TC_PULL_BYTES 128
+
+static __always_inline void account_skb(struct __sk_buff *skb, enum direction dir)
+{
+	__u32 want = skb->len < TC_PULL_BYTES ? skb->len : TC_PULL_BYTES;
+
+	if (skb->data_end - skb->data < want)
+		bpf_skb_pull_data(skb, want);
+
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	account(data, data_end, skb->len, skb->gso_segs, skb->gso_size, dir);
+}
+
+/*
+ * TC_ACT_UNSPEC, not TC_ACT_OK: it lets the filters after ours (a foreign
+ * filter at a later priority) still see the packet.
+ */
+SEC("tc")
+int netacct_tc_in(struct __sk_buff *skb)
+{
+	account_skb(skb, DIR_INGRESS);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int netacct_tc_eg(struct __sk_buff *skb)
+{
+	account_skb(skb, DIR_EGRESS);
+	return TC_ACT_UNSPEC;
+}
+
+char LICENSE[] SEC("license") = "GPL";

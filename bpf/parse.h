@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Header parsing for netacct: Ethernet with up to two VLAN tags (802.1Q and
+ * 802.1ad), IPv4 (any header length, fragments) and IPv6 with a bounded walk
+ * over extension headers.
+ *
+ * Contract: parse_frame() reads only between data and data_end, never writes
+ * to the packet, and fills a struct packet_info. It returns PARSE_IP with the
+ * addresses, upper-layer protocol and IP-layer length filled in, PARSE_NON_IP
+ * for frames that carry no IP packet, or PARSE_MALFORMED when a header we
+ * need is cut short or invalid.
+ */
+#ifndef NETACCT_PARSE_H
+#define NETACCT_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "netacct_shared.h"
+
+#define VLAN_MAX_DEPTH 2
+#define IPV6_EXT_MAX 8 /* extension headers walked before giving up */
+#define IP_OFFSET_MASK 0x1fff
+
+enum parse_result {
+	PARSE_IP = 0,
+	PARSE_NON_IP = 1,
+	PARSE_MALFORMED = 2,
+};
+
+struct packet_info {
+	__u8 family;     /* NETACCT_FAMILY_IPV4 / IPV6 */
+	__u8 protocol;   /* upper-layer protocol */
+	__u8 has_l4;     /* the upper-layer header is in this packet (not a later fragment) */
+	__u8 pad;
+	__u32 l3_offset; /* offset of the IP header from the frame start */
+	__u32 l4_offset; /* offset of the upper-layer header */
+	__u32 ip_bytes;  /* IP header + payload as the IP header states it */
+	__u8 src[16];
+	__u8 dst[16];
+};
+
+struct vlan_hdr_raw {
+	__be16 tci;
+	__be16 encapsulated_proto;
+};
+
+/* The generic extension-header layout shared by hop-by-hop, routing,
+ * destination options, mobility and AH. */
+struct ipv6_ext_raw {
+	__u8 nexthdr;
+	__u8 hdrlen;
+};
+
+struct ipv6_frag_raw {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset in 8-byte units << 3 | flags */
+	__be32 identification;
+};
+
+static __always_inline int is_vlan_proto(__be16 proto)
+{
+	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
+}
+
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 offset,
+				      __u64 frame_len, struct packet_info *info)
+{
+	struct iphdr *iph = data + offset;
+
+	if ((void *)(iph + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return PARSE_MALFORMED;
+
+	__u32 header_len = iph->ihl * 4;
+	/* Options must be present too: the verifier knows header_len <= 60. */
+	if (data + offset + header_len > data_end)
+		return PARSE_MALFORMED;
+
+	__u32 total_len = bpf_ntohs(iph->tot_len);
+	if (total_len < header_len)
+		return PARSE_MALFORMED;
+	if (frame_len < offset + (__u64)total_len)
+		return PARSE_MALFORMED; /* truncated: fewer bytes than the header claims */
+
+	info->family = NETACCT_FAMILY_IPV4;
+	info->protocol = iph->protocol;
+	info->has_l4 = (iph->frag_off & bpf_htons(IP_OFFSET_MASK)) == 0;
+	info->l3_offset = offset;
+	info->l4_offset = offset + header_len;
+	info->ip_bytes = total_len;
+	__builtin_memcpy(info->src, &iph->saddr, 4);
+	__builtin_memcpy(info->dst, &iph->daddr, 4);
+	return PARSE_IP;
+}
+
+static __always_inline int is_ipv6_ext(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
+	       nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_DSTOPTS ||
+	       nexthdr == IPPROTO_AH || nexthdr == IPPROTO_MH;
+}
+
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
+				      __u64 frame_len, struct packet_info *info)
+{
+	struct ipv6hdr *ip6h = data + offset;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (ip6h->version != 6)
+		return PARSE_MALFORMED;
+
+	__u32 payload_len = bpf_ntohs(ip6h->payload_len);
+	__u32 total_len = sizeof(*ip6h) + payload_len;
+	/* A jumbogram says 0 here (RFC 2675): its length is the frame's. */
+	if (payload_len == 0 && ip6h->nexthdr == IPPROTO_HOPOPTS && frame_len > offset)
+		total_len = frame_len - offset;
+	if (frame_len < offset + (__u64)total_len)
+		return PARSE_MALFORMED;
+
+	__u8 nexthdr = ip6h->nexthdr;
+	__u32 cursor = offset + sizeof(*ip6h);
+	__u8 has_l4 = 1;
+
+#pragma unroll
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		if (!is_ipv6_ext(nexthdr))
+			break;
+		if (nexthdr == IPPROTO_FRAGMENT) {
+			struct ipv6_frag_raw *frag = data + cursor;
+
+			if ((void *)(frag + 1) > data_end)
+				return PARSE_MALFORMED;
+			nexthdr = frag->nexthdr;
+			cursor += sizeof(*frag);
+			if (frag->frag_off & bpf_htons(0xfff8))
+				has_l4 = 0; /* a later fragment: no upper-layer header */
+			continue;
+		}
+		struct ipv6_ext_raw *ext = data + cursor;
+
+		if ((void *)(ext + 1) > data_end)
+			return PARSE_MALFORMED;
+		__u32 ext_len = nexthdr == IPPROTO_AH ? (ext->hdrlen + 2) * 4 : (ext->hdrlen + 1) * 8;
+		nexthdr = ext->nexthdr;
+		cursor += ext_len;
+		/* The header must end inside the packet, not only start there. */
+		if (data + cursor > data_end)
+			return PARSE_MALFORMED;
+	}
+	if (is_ipv6_ext(nexthdr))
+		return PARSE_MALFORMED; /* longer chain than we walk */
+	if (cursor > offset + total_len)
+		return PARSE_MALFORMED; /* extension headers run past the payload */
+
+	info->family = NETACCT_FAMILY_IPV6;
+	info->protocol = nexthdr;
+	info->has_l4 = has_l4;
+	info->l3_offset = offset;
+	info->l4_offset = cursor;
+	info->ip_bytes = total_len;
+	__builtin_memcpy(info->src, &ip6h->saddr, 16);
+	__builtin_memcpy(info->dst, &ip6h->daddr, 16);
+	return PARSE_IP;
+}
+
+/*
+ * frame_len is the whole frame's length (it may exceed data_end - data when
+ * the packet is not linear); it is used only to detect truncated IP packets.
+ */
+static __always_inline int parse_frame(void *data, void *data_end, __u64 frame_len,
+				       struct packet_info *info)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_MALFORMED;
+
+	__be16 proto = eth->h_proto;
+	__u32 offset = sizeof(*eth);
+
+#pragma unroll
+	for (int i = 0; i < VLAN_MAX_DEPTH; i++) {
+		if (!is_vlan_proto(proto))
+			break;
+		struct vlan_hdr_raw *vlan = data + offset;
+
+		if ((void *)(vlan + 1) > data_end)
+			return PARSE_MALFORMED;
+		proto = vlan->encapsulated_proto;
+		offset += sizeof(*vlan);
+	}
+
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(data, data_end, offset, frame_len, info);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(data, data_end, offset, frame_len, info);
+	/* Includes frames with a third VLAN tag: we do not look deeper. */
+	return PARSE_NON_IP;
+}
+
+/*
+ * Length of the upper-layer header for GSO accounting: every segment on the
+ * wire repeats the IP and transport headers. Returns 0 when unknown.
+ */
+static __always_inline __u32 l4_header_len(void *data, void *data_end,
+					   const struct packet_info *info)
+{
+	if (!info->has_l4)
+		return 0;
+	if (info->protocol == IPPROTO_TCP) {
+		struct tcphdr *tcp = data + info->l4_offset;
+
+		if ((void *)(tcp + 1) > data_end)
+			return sizeof(struct tcphdr);
+		return tcp->doff * 4;
+	}
+	if (info->protocol == IPPROTO_UDP)
+		return 8;
+	return 0;
+}
+
+#endif /* NETACCT_PARSE_H */

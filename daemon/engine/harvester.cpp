@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "harvester.hpp"
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "../common/unique_fd.hpp"
+
+namespace netacct {
+
+namespace {
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Result<uint32_t> map_id(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return make_error("inspect map", errno);
+  return info.id;
+}
+
+}  // namespace
+
+netacct_counters Delta::flow_total() const {
+  netacct_counters total{};
+  for (const FlowDelta& flow : flows) total += flow.counters;
+  return total;
+}
+
+netacct_counters Delta::bucket_total() const {
+  netacct_counters total{};
+  for (const netacct_counters& bucket : buckets) total += bucket;
+  return total;
+}
+
+bool Delta::empty() const {
+  netacct_counters zero{};
+  return flows.empty() && bucket_total() == zero;
+}
+
+Harvester::Harvester(Datapath& datapath, uint32_t batch_size)
+    : datapath_(datapath), batch_size_(batch_size) {}
+
+Result<int> Harvester::active_index() {
+  if (active_index_ >= 0) return active_index_;
+  uint32_t zero = 0;
+  uint32_t inner_id = 0;
+  // A lookup on a map-of-maps from user space yields the inner map's id.
+  if (bpf_map_lookup_elem(datapath_.active_slot_fd(), &zero, &inner_id) != 0)
+    return make_error("read active flow slot", errno);
+  for (int index = 0; index < 2; index++) {
+    auto id = map_id(datapath_.flows_fd(index));
+    if (!id) return id.error();
+    if (id.value() == inner_id) return active_index_ = index;
+  }
+  return Error{"active flow slot points at neither flow buffer", EPROTO, datapath_.tag()};
+}
+
+int Harvester::idle_fd() { return datapath_.flows_fd(1 - active_index_); }
+
+Result<void> Harvester::swap(uint64_t* elapsed_ns) {
+  auto current = active_index();
+  if (!current) return current.error();
+  int next = 1 - current.value();
+  int next_fd = datapath_.flows_fd(next);
+  uint32_t zero = 0;
+  uint64_t start = now_ns();
+  // Returns after synchronize_rcu(): no program still writes the old buffer.
+  if (bpf_map_update_elem(datapath_.active_slot_fd(), &zero, &next_fd, BPF_ANY) != 0)
+    return make_error("swap flow buffers", errno, datapath_.tag());
+  if (elapsed_ns) *elapsed_ns = now_ns() - start;
+  active_index_ = next;
+  return ok();
+}
+
+Result<void> Harvester::read_buffer(int fd, Delta& out) {
+  keys_.resize(batch_size_);
+  values_.resize(batch_size_);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  uint32_t in_batch = 0;
+  uint32_t out_batch = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t count = static_cast<uint32_t>(keys_.size());
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys_.data(),
+                                   values_.data(), &count, &opts);
+    if (err != 0 && errno == ENOSPC && count == 0) {
+      // One hash bucket holds more entries than fit: retry with more room.
+      keys_.resize(keys_.size() * 2);
+      values_.resize(values_.size() * 2);
+      continue;
+    }
+    if (err != 0 && errno != ENOENT) return make_error("read flow buffer", errno, datapath_.tag());
+    for (uint32_t i = 0; i < count; i++) {
+      const netacct_flow_key& key = keys_[i];
+      if (is_bucket(key)) {
+        if (key.protocol >= NETACCT_BUCKET_FIRST && key.protocol <= NETACCT_BUCKET_LAST)
+          out.buckets[key.protocol] += values_[i];
+      } else {
+        out.flows.push_back(FlowDelta{key, values_[i]});
+      }
+    }
+    if (err != 0) break;  // ENOENT: that was the last batch
+    in_batch = out_batch;
+    first = false;
+  }
+  return ok();
+}
+
+Result<Delta> Harvester::read_idle() {
+  if (auto current = active_index(); !current) return current.error();
+  Delta delta;
+  uint64_t start = now_ns();
+  if (auto read = read_buffer(idle_fd(), delta); !read) return read.error();
+  delta.read_ns = now_ns() - start;
+  return delta;
+}
+
+Result<void> Harvester::clear_idle(Delta& read) {
+  if (auto current = active_index(); !current) return current.error();
+  int fd = idle_fd();
+  uint64_t start = now_ns();
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  keys_.resize(batch_size_);
+  size_t done = 0;
+  while (done < read.flows.size()) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(keys_.size(), read.flows.size() - done));
+    for (uint32_t i = 0; i < count; i++) keys_[i] = read.flows[done + i].key;
+    if (bpf_map_delete_batch(fd, keys_.data(), &count, &opts) != 0) {
+      // ENOENT: a key is already gone (a repeated clear after a crash):
+      // skip it and go on with the rest of the batch.
+      if (errno != ENOENT) return make_error("clear flow buffer", errno, datapath_.tag());
+      done += count + 1;
+      continue;
+    }
+    done += count;
+  }
+  for (uint8_t bucket = NETACCT_BUCKET_FIRST; bucket <= NETACCT_BUCKET_LAST; bucket++) {
+    netacct_flow_key key{};
+    key.family = NETACCT_FAMILY_BUCKET;
+    key.protocol = bucket;
+    netacct_counters zero{};
+    if (bpf_map_update_elem(fd, &key, &zero, BPF_ANY) != 0)
+      return make_error("reset bucket", errno, bucket_name(bucket));
+  }
+  read.clear_ns = now_ns() - start;
+  return ok();
+}
+
+Result<Delta> Harvester::harvest() {
+  uint64_t swap_ns = 0;
+  if (auto swapped = swap(&swap_ns); !swapped) return swapped.error();
+  auto delta = read_idle();
+  if (!delta) return delta.error();
+  delta->swap_ns = swap_ns;
+  if (auto cleared = clear_idle(delta.value()); !cleared) return cleared.error();
+  return delta;
+}
+
+Result<netacct_meta> Harvester::meta() {
+  netacct_meta value{};
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(datapath_.meta_fd(), &zero, &value) != 0)
+    return make_error("read meta map", errno, datapath_.tag());
+  return value;
+}
+
+Result<void> Harvester::set_state(uint64_t generation, uint32_t phase) {
+  auto current = meta();
+  if (!current) return current.error();
+  current->generation = generation;
+  current->phase = phase;
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(datapath_.meta_fd(), &zero, &current.value(), BPF_ANY) != 0)
+    return make_error("write meta map", errno, datapath_.tag());
+  return ok();
+}
+
+}  // namespace netacct

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Harvester: swaps the double-buffered flow maps and drains the idle one.
+//
+// A harvest is swap -> read_idle -> clear_idle. The swap replaces the one
+// slot of active_flows; the kernel returns from that update only after an
+// RCU grace period, i.e. once no program can still be adding to the buffer
+// that just went idle. Reading and clearing the idle buffer therefore race
+// with nothing, and no update is lost or counted twice.
+//
+// The steps are separate so the daemon can make a harvest exactly-once
+// across crashes: it records the harvest in the pinned meta map, commits the
+// delta to its file, and only then clears the buffer (see docs/DESIGN.md).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "../common/result.hpp"
+#include "datapath.hpp"
+#include "flow.hpp"
+
+namespace netacct {
+
+struct FlowDelta {
+  netacct_flow_key key;
+  netacct_counters counters;
+};
+
+struct Delta {
+  std::vector<FlowDelta> flows;  // buckets excluded
+  // Indexed by NETACCT_BUCKET_*; index 0 unused.
+  std::array<netacct_counters, NETACCT_BUCKET_LAST + 1> buckets{};
+  uint64_t swap_ns = 0;   // time spent in the swap (mostly the RCU wait)
+  uint64_t read_ns = 0;   // batch lookups
+  uint64_t clear_ns = 0;  // batch deletes
+
+  netacct_counters flow_total() const;
+  netacct_counters bucket_total() const;
+  bool empty() const;
+};
+
+class Harvester {
+ public:
+  explicit Harvester(Datapath& datapath, uint32_t batch_size = 8192);
+
+  // Which buffer programs write to now: 0 (flows_a) or 1 (flows_b).
+  Result<int> active_index();
+  // Makes the idle buffer active. The old active buffer must be empty-able:
+  // call only after the previous idle buffer was cleared.
+  Result<void> swap(uint64_t* elapsed_ns = nullptr);
+  // Reads every entry of the idle buffer with batch lookups. No side effects.
+  Result<Delta> read_idle();
+  // Deletes the flows of `read` from the idle buffer and zeroes its buckets.
+  Result<void> clear_idle(Delta& read);
+  // swap + read_idle + clear_idle.
+  Result<Delta> harvest();
+
+  // The harvest state kept in the pinned meta map.
+  Result<netacct_meta> meta();
+  Result<void> set_state(uint64_t generation, uint32_t phase);
+
+ private:
+  int idle_fd();
+  Result<void> read_buffer(int fd, Delta& out);
+
+  Datapath& datapath_;
+  uint32_t batch_size_;
+  int active_index_ = -1;  // cached after the first query
+  std::vector<netacct_flow_key> keys_;
+  std::vector<netacct_counters> values_;
+};
+
+}  // namespace netacct
