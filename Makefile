@@ -29,7 +29,7 @@ endif
 .PHONY: all deps test test-unit test-bpf test-integration bench clean format lint help
 
 # ---- sources -------------------------------------------------------------
-ENGINE_SRCS := daemon/common/log.cpp pin/pin_dir.cpp $(wildcard daemon/engine/*.cpp)
+ENGINE_SRCS := $(wildcard daemon/common/*.cpp) pin/pin_dir.cpp $(wildcard daemon/engine/*.cpp)
 DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp))
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)

@@ -12,6 +12,25 @@
 
 #include "../../bpf/netacct_shared.h"
 
+// The shared structs live in the global namespace, so their operators must
+// too (argument-dependent lookup finds them there).
+inline bool operator==(const netacct_flow_key& a, const netacct_flow_key& b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+inline netacct_counters& operator+=(netacct_counters& a, const netacct_counters& b) {
+  a.rx_bytes += b.rx_bytes;
+  a.rx_packets += b.rx_packets;
+  a.tx_bytes += b.tx_bytes;
+  a.tx_packets += b.tx_packets;
+  return a;
+}
+
+inline bool operator==(const netacct_counters& a, const netacct_counters& b) {
+  return a.rx_bytes == b.rx_bytes && a.rx_packets == b.rx_packets && a.tx_bytes == b.tx_bytes &&
+         a.tx_packets == b.tx_packets;
+}
+
 namespace netacct {
 
 // The layout both sides rely on; a mismatch here is a build error.
@@ -26,10 +45,6 @@ static_assert(sizeof(netacct_meta) == 96);
 static_assert(offsetof(netacct_meta, generation) == 16);
 static_assert(sizeof(netacct_runtime) == 8);
 
-inline bool operator==(const netacct_flow_key& a, const netacct_flow_key& b) {
-  return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
 struct FlowKeyHash {
   size_t operator()(const netacct_flow_key& key) const noexcept {
     // FNV-1a over the 36 bytes: keys are few enough that this is not hot.
@@ -39,19 +54,6 @@ struct FlowKeyHash {
     return static_cast<size_t>(hash);
   }
 };
-
-inline netacct_counters& operator+=(netacct_counters& a, const netacct_counters& b) {
-  a.rx_bytes += b.rx_bytes;
-  a.rx_packets += b.rx_packets;
-  a.tx_bytes += b.tx_bytes;
-  a.tx_packets += b.tx_packets;
-  return a;
-}
-
-inline bool operator==(const netacct_counters& a, const netacct_counters& b) {
-  return a.rx_bytes == b.rx_bytes && a.rx_packets == b.rx_packets && a.tx_bytes == b.tx_bytes &&
-         a.tx_packets == b.tx_packets;
-}
 
 inline bool is_bucket(const netacct_flow_key& key) { return key.family == NETACCT_FAMILY_BUCKET; }
 

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Attaching the datapath's programs to an interface, possibly inside a
+// network namespace, and detaching them again.
+//
+// - XDP: a bpf_link (native/driver mode when the driver supports it, else
+//   generic), pinned as <pin dir>/link_xdp so it outlives the process. A
+//   restarted or upgraded daemon updates the pinned link's program in place.
+// - TC: clsact is created only when missing; our filters use a fixed handle
+//   and priority (kTcHandle/kTcPriority), are replaced in place on restart,
+//   and are the only filters detach removes. A foreign filter or qdisc on the
+//   same interface survives attach and detach untouched.
+//
+// Attachments persist after the process exits; destructors never detach.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "../common/result.hpp"
+#include "datapath.hpp"
+
+namespace netacct {
+
+inline constexpr uint32_t kTcHandle = 0x4e41;    // "NA"
+inline constexpr uint32_t kTcPriority = 0x4e41;  // before tc's default 49152
+
+enum class IngressMode { Tc, Xdp };
+enum class XdpMode { None, Native, Generic };
+enum class TcDirection { Ingress, Egress };
+
+const char* to_string(XdpMode mode);
+const char* to_string(TcDirection direction);
+
+struct Interface {
+  std::string name;
+  std::string netns;  // "" = current namespace; NAME or a path (see netns.hpp)
+};
+
+// The interface's ifindex inside its namespace; an error naming interface
+// and namespace if either is missing.
+Result<int> interface_index(const Interface& iface);
+
+// XDP on ingress. `force_generic` skips the native attempt. Returns the mode
+// that took effect. Fails clearly when a foreign XDP program is attached.
+Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface,
+                           bool force_generic = false);
+// Removes our XDP link (unpinning it); no-op when none.
+Result<void> detach_xdp(const std::string& pin_path, const Interface& iface);
+
+Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction);
+// Removes our filter only (checked by handle, priority and program name).
+Result<void> detach_tc(const Interface& iface, TcDirection direction);
+
+// Attaches everything for the chosen ingress mode plus TC egress; when the
+// other ingress kind is attached from an earlier run, it is removed, so a
+// tag never counts ingress twice.
+struct AttachReport {
+  IngressMode ingress = IngressMode::Tc;
+  XdpMode xdp_mode = XdpMode::None;
+};
+Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface,
+                                IngressMode ingress);
+Result<void> detach_all(const std::string& pin_path, const Interface& iface);
+
+// What is attached right now (for health checks and tests).
+struct AttachStatus {
+  bool interface_present = false;
+  XdpMode xdp = XdpMode::None;  // our XDP program, in which mode
+  bool tc_ingress = false;      // our filter present
+  bool tc_egress = false;
+};
+Result<AttachStatus> query_attachments(const std::string& pin_path, const Interface& iface);
+
+}  // namespace netacct

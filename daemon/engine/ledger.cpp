@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "ledger.hpp"
+
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "../common/json_file.hpp"
+#include "../common/log.hpp"
+
+namespace netacct {
+
+namespace json = boost::json;
+
+Ledger::Ledger(Datapath& datapath, Harvester& harvester, std::string output_path, SourceInfo info)
+    : datapath_(datapath),
+      harvester_(harvester),
+      output_path_(std::move(output_path)),
+      info_(std::move(info)) {}
+
+// Finds our entry in a parsed output file; nullptr if absent.
+static const json::object* find_source(const json::value& file, const std::string& id) {
+  if (!file.is_object()) return nullptr;
+  const json::value* sources = file.get_object().if_contains("sources");
+  if (!sources || !sources->is_array()) return nullptr;
+  for (const json::value& source : sources->get_array()) {
+    if (!source.is_object()) continue;
+    const json::value* source_id = source.get_object().if_contains("id");
+    if (source_id && source_id->is_string() && source_id->get_string() == id)
+      return &source.get_object();
+  }
+  return nullptr;
+}
+
+static Result<void> check_shape(const json::value& file, const std::string& path) {
+  if (!file.is_object()) return Error{path + ": top level must be an object", EINVAL, {}};
+  const json::value* sources = file.get_object().if_contains("sources");
+  if (sources && !sources->is_array())
+    return Error{path + ": 'sources' must be an array", EINVAL, {}};
+  return ok();
+}
+
+Result<void> Ledger::load() {
+  auto meta = harvester_.meta();
+  if (!meta) return meta.error();
+  instance_ = pin_instance_id(meta.value());
+
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  totals_ = Totals{};
+  totals_.started = now;
+  totals_.boot_id = boot_id_text(meta->boot_id);
+
+  auto file = read_json_file(output_path_);
+  if (!file) {
+    if (file.error().err == ENOENT) return ok();  // first start: nothing yet
+    return file.error();
+  }
+  if (auto shape = check_shape(file.value(), output_path_); !shape) return shape.error();
+  const json::object* source = find_source(file.value(), info_.tag);
+  if (!source) return ok();
+  auto loaded = totals_from_json(*source, output_path_);
+  if (!loaded) return loaded.error();
+  totals_ = std::move(loaded.value());
+  if (totals_.started <= 0) totals_.started = now;
+  totals_.boot_id = boot_id_text(meta->boot_id);
+  if (totals_.pin_instance != instance_) {
+    // Other pinned maps than the file's (a reboot, or a cleanup): their
+    // generations are a new line; the file's totals simply continue.
+    NA_INFO("output %s: continuing totals from %s (new pinned maps %s)", output_path_.c_str(),
+            totals_.pin_instance.empty() ? "an earlier run" : totals_.pin_instance.c_str(),
+            instance_.c_str());
+  }
+  return ok();
+}
+
+Result<void> Ledger::write_file(int64_t now) {
+  auto lock = FileLock::acquire(output_path_);
+  if (!lock) return lock.error();
+
+  // Other instances may share the file: keep their entries as they are.
+  json::value file = json::object{{"sources", json::array{}}};
+  auto existing = read_json_file(output_path_);
+  if (existing) {
+    if (check_shape(existing.value(), output_path_)) {
+      file = std::move(existing.value());
+      if (!file.get_object().contains("sources")) file.get_object()["sources"] = json::array{};
+    } else {
+      NA_WARN("%s has an unexpected shape; rewriting it with this source only",
+              output_path_.c_str());
+    }
+  } else if (existing.error().err != ENOENT) {
+    // Unparseable: move it aside rather than lose or keep failing on it.
+    std::string aside = output_path_ + ".corrupt-" + std::to_string(now);
+    NA_WARN("%s; moved to %s", existing.error().message().c_str(), aside.c_str());
+    ::rename(output_path_.c_str(), aside.c_str());
+  }
+
+  json::array& sources = file.get_object()["sources"].get_array();
+  json::object entry = totals_to_json(totals_, info_, whitelist_info_, now);
+  bool replaced = false;
+  for (json::value& source : sources) {
+    if (source.is_object()) {
+      const json::value* id = source.get_object().if_contains("id");
+      if (id && id->is_string() && id->get_string() == info_.tag) {
+        source = std::move(entry);
+        replaced = true;
+        break;
+      }
+    }
+  }
+  if (!replaced) sources.push_back(std::move(entry));
+  return write_file_atomic(output_path_, pretty_json(file));
+}
+
+Result<void> Ledger::commit(uint64_t generation, const Delta& delta, int64_t now) {
+  // Remember enough to undo the addition if the write fails.
+  std::vector<netacct_flow_key> inserted;
+  for (const FlowDelta& flow : delta.flows)
+    if (!totals_.flows.count(flow.key)) inserted.push_back(flow.key);
+  Totals before_meta = Totals{};
+  before_meta.generation = totals_.generation;
+  before_meta.pin_instance = totals_.pin_instance;
+  before_meta.updated = totals_.updated;
+  std::vector<std::pair<netacct_flow_key, FlowTotals>> previous;
+  previous.reserve(delta.flows.size());
+  for (const FlowDelta& flow : delta.flows) {
+    auto it = totals_.flows.find(flow.key);
+    if (it != totals_.flows.end()) previous.emplace_back(flow.key, it->second);
+  }
+  auto previous_buckets = totals_.buckets;
+
+  totals_.add(delta, now);
+  totals_.generation = generation;
+  totals_.pin_instance = instance_;
+  if (auto written = write_file(now); !written) {
+    for (const netacct_flow_key& key : inserted) totals_.flows.erase(key);
+    for (const auto& [key, flow] : previous) totals_.flows[key] = flow;
+    totals_.buckets = previous_buckets;
+    totals_.generation = before_meta.generation;
+    totals_.pin_instance = before_meta.pin_instance;
+    totals_.updated = before_meta.updated;
+    return written.error();
+  }
+  return ok();
+}
+
+Result<void> Ledger::finish(uint64_t generation, Delta& delta) {
+  if (auto cleared = harvester_.clear_idle(delta); !cleared) return cleared.error();
+  return harvester_.set_state(generation, NETACCT_PHASE_IDLE);
+}
+
+Result<Delta> Ledger::recover(int64_t now) {
+  auto meta = harvester_.meta();
+  if (!meta) return meta.error();
+  if (meta->phase != NETACCT_PHASE_DRAINING) return Delta{};
+  uint64_t generation = meta->generation;
+  auto delta = harvester_.read_idle();
+  if (!delta) return delta.error();
+  bool committed = totals_.pin_instance == instance_ && totals_.generation >= generation;
+  if (committed) {
+    NA_INFO("harvest %llu was already in %s: clearing its buffer",
+            static_cast<unsigned long long>(generation), output_path_.c_str());
+  } else {
+    NA_INFO("completing interrupted harvest %llu (%zu flows)",
+            static_cast<unsigned long long>(generation), delta->flows.size());
+    if (auto done = commit(generation, delta.value(), now); !done) return done.error();
+  }
+  if (auto done = finish(generation, delta.value()); !done) return done.error();
+  if (committed) return Delta{};
+  return delta;
+}
+
+Result<Delta> Ledger::harvest(int64_t now) {
+  auto pending = recover(now);
+  if (!pending) return pending.error();
+
+  auto meta = harvester_.meta();
+  if (!meta) return meta.error();
+  uint64_t generation = meta->generation + 1;
+  if (auto marked = harvester_.set_state(generation, NETACCT_PHASE_DRAINING); !marked)
+    return marked.error();
+  uint64_t swap_ns = 0;
+  if (auto swapped = harvester_.swap(&swap_ns); !swapped) return swapped.error();
+  auto delta = harvester_.read_idle();
+  if (!delta) return delta.error();
+  delta->swap_ns = swap_ns;
+  if (auto done = commit(generation, delta.value(), now); !done) return done.error();
+  if (auto done = finish(generation, delta.value()); !done) return done.error();
+
+  // Report what the interrupted harvest added too.
+  for (const FlowDelta& flow : pending->flows) delta->flows.push_back(flow);
+  for (size_t i = 0; i < delta->buckets.size(); i++) delta->buckets[i] += pending->buckets[i];
+  return delta;
+}
+
+Result<bool> Ledger::reopen(int64_t now) {
+  auto file = read_json_file(output_path_);
+  bool present = false;
+  if (file) {
+    const json::object* source = find_source(file.value(), info_.tag);
+    present = source != nullptr;
+  } else if (file.error().err != ENOENT) {
+    NA_WARN("%s", file.error().message().c_str());
+  }
+  if (present) return false;
+  // Rotated: the old file keeps everything up to now, the new one starts at
+  // zero. The generation binding continues, so crash recovery stays exact.
+  Totals fresh;
+  fresh.generation = totals_.generation;
+  fresh.pin_instance = totals_.pin_instance;
+  fresh.boot_id = totals_.boot_id;
+  fresh.started = now;
+  totals_ = std::move(fresh);
+  return true;
+}
+
+}  // namespace netacct
