@@ -26,7 +26,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps test test-unit test-bpf test-integration bench clean format lint help
+.PHONY: all deps run test test-unit test-bpf test-integration bench clean format lint help
 
 # ---- sources -------------------------------------------------------------
 ENGINE_SRCS := $(wildcard daemon/common/*.cpp) pin/pin_dir.cpp $(wildcard daemon/engine/*.cpp)
@@ -97,6 +97,17 @@ $(BUILD)/bin/netacct-bench: $(call obj,$(BENCH_SRCS) $(SUPPORT_SRCS)) $(ENGINE_L
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- running ---------------------------------------------------------------
+# `make run`: the demo (own namespaces, own traffic, live table).
+# `make run IFACE=veth0 [NS=blue] [XDP=1] [ARGS=...]`: netacctd on that interface.
+run: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bin/netacctd
+ifeq ($(IFACE),)
+	$(Q)BUILD=$(BUILD) ./tools/netacct-demo.sh $(if $(XDP),--xdp) $(SECONDS)
+else
+	$(Q)$(BUILD)/bin/netacctd $(if $(XDP),--xdp) $(if $(NS),--namespace $(NS)) $(ARGS) $(IFACE)
+endif
+
 # ---- tests and benchmark -------------------------------------------------
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
              $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd)
@@ -131,6 +142,7 @@ help:
 	@echo "netacct make targets:"
 	@echo "  all            build BPF objects, skeletons, library, binaries, tests (default)"
 	@echo "  deps           install Debian packages and mount bpffs when absent"
+	@echo "  run            demo in its own namespaces; IFACE=dev [NS=ns] [XDP=1] runs netacctd"
 	@echo "  test           run every test suite; last line: N passed, N failed"
 	@echo "  test-unit | test-bpf | test-integration   one suite"
 	@echo "  bench          kernel-measured ns/packet and harvest rate, vs empty programs"

@@ -7,7 +7,7 @@ PACKAGES=(
   clang llvm make g++ pkg-config
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libuv1-dev libnl-3-dev libnl-route-3-dev libboost-json1.81-dev doctest-dev
-  iproute2 ethtool logrotate
+  iproute2 iputils-ping ethtool logrotate
 )
 
 missing=()

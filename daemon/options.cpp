@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "options.hpp"
+
+#include <getopt.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <climits>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "../pin/pin_dir.hpp"
+#include "common/json_file.hpp"
+
+namespace netacct {
+
+namespace json = boost::json;
+
+std::string usage_text() {
+  return R"(Usage: netacctd [OPTIONS] IFACE [OUTPUT [WHITELIST]]
+       netacctd --config FILE [OPTIONS]
+       netacctd --list-all | --create-examples | --version | --help
+
+Counts the bytes and packets each (local IP, remote IP, protocol) pair sends
+and receives on IFACE, and keeps cumulative totals in OUTPUT (JSON).
+
+Options:
+  --xdp                 count ingress with XDP (default: TC ingress)
+  --xdp-generic         with --xdp, force generic (skb) mode
+  -n, --namespace NS    IFACE lives in network namespace NS (name or path)
+  -t, --tag TAG         instance tag [a-z0-9_-]{1,32} (default: from NS and IFACE)
+  -i, --interval S      harvest interval in seconds (default 5)
+  -d, --debug           debug logging and the live table
+  -c, --config FILE     read one instance object (multi_accounting_config.json format)
+      --max-flows N     flow capacity (default 65536)
+      --max-whitelist N whitelist prefixes (default 16384)
+      --log-file FILE   log here instead of stderr (reopened on SIGUSR1)
+      --log-dir DIR     where bare OUTPUT names go
+      --config-dir DIR  where bare WHITELIST names go
+      --pin-base DIR    pin root (default /sys/fs/bpf/netacct)
+      --cleanup-on-exit detach and unpin on exit (default: keep counting)
+      --list-all        list interfaces of the host and every named namespace
+      --create-examples write example whitelist and multi-instance config
+  -V, --version         print the version
+  -h, --help            this help
+
+Signals: TERM/INT final harvest and exit (programs stay attached unless
+--cleanup-on-exit), USR1 reopen output and log (logrotate), HUP reload.
+
+Examples:
+  netacctd veth0
+  netacctd --xdp --namespace blue veth1 blue.json
+  netacctd --config /etc/netacct/eth0.json
+)";
+}
+
+static std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
+// A checkout: the binary is <repo>/build/bin/netacctd (or under build/).
+static std::string checkout_root() {
+  char exe[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return {};
+  std::string path(exe, static_cast<size_t>(n));
+  auto at = path.rfind("/build/");
+  if (at == std::string::npos) return {};
+  std::string root = path.substr(0, at);
+  if (::access((root + "/Makefile").c_str(), F_OK) != 0) return {};
+  if (::access((root + "/bpf/netacct.bpf.c").c_str(), F_OK) != 0) return {};
+  return root;
+}
+
+std::string default_log_dir() {
+  std::string root = checkout_root();
+  return env_or("NETACCT_LOG_DIR", root.empty() ? "/var/lib/netacct" : root + "/logs");
+}
+
+std::string default_config_dir() {
+  std::string root = checkout_root();
+  return env_or("NETACCT_CONFIG_DIR", root.empty() ? "/etc/netacct" : root + "/config");
+}
+
+std::string resolve_path(const std::string& name, const std::string& dir) {
+  if (name.empty() || name.find('/') != std::string::npos) return name;
+  return dir + "/" + name;
+}
+
+std::string derive_tag(const std::string& netns, const std::string& interface) {
+  std::string base = netns;
+  if (auto slash = base.rfind('/'); slash != std::string::npos) base = base.substr(slash + 1);
+  std::string raw = base.empty() ? interface : base + "-" + interface;
+  std::string tag;
+  for (char c : raw) {
+    char lower = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    bool ok = (lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') || lower == '_' ||
+              lower == '-';
+    tag += ok ? lower : '-';
+  }
+  if (tag.size() > 32) tag.resize(32);
+  return tag;
+}
+
+static Result<double> parse_interval(const std::string& text, const std::string& where) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0.1 || value > 86400)
+    return Error{where + ": interval '" + text + "' must be a number of seconds in 0.1..86400",
+                 EINVAL, {}};
+  return value;
+}
+
+static Result<uint32_t> parse_count(const std::string& text, const std::string& where,
+                                    uint32_t max) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || value < 1 || value > max || text[0] == '-')
+    return Error{where + ": '" + text + "' must be an integer in 1.." + std::to_string(max),
+                 EINVAL, {}};
+  return static_cast<uint32_t>(value);
+}
+
+Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts) {
+  auto parsed = read_json_file(path);
+  if (!parsed) {
+    Error error = parsed.error();
+    if (error.err == ENOENT || error.err == EACCES) error.op = "config file " + path;
+    return error;
+  }
+  const json::value& root = parsed.value();
+  if (!root.is_object()) return Error{path + ": the config must be a JSON object", EINVAL, {}};
+  const json::object& object = root.get_object();
+
+  static const std::set<std::string> known = {
+      "tag", "namespace", "interface", "output_file", "whitelist_file", "xdp", "debug",
+      "interval", "max_flows", "max_whitelist", "xdp_generic", "log_file", "object_file"};
+  for (const auto& member : object) {
+    if (!known.count(std::string(member.key())))
+      return Error{path + ": unknown key '" + std::string(member.key()) + "'", EINVAL, {}};
+  }
+  auto field = [&](const char* name) -> const json::value* { return object.if_contains(name); };
+  auto text = [&](const char* name, std::string& out, bool nullable) -> Result<void> {
+    const json::value* v = field(name);
+    if (!v) return ok();
+    if (v->is_null() && nullable) {
+      out.clear();
+      return ok();
+    }
+    if (!v->is_string()) return Error{path + ": '" + name + "' must be a string", EINVAL, {}};
+    out = std::string(v->get_string());
+    return ok();
+  };
+  auto flag = [&](const char* name, bool& out) -> Result<void> {
+    const json::value* v = field(name);
+    if (!v) return ok();
+    if (!v->is_bool()) return Error{path + ": '" + name + "' must be true or false", EINVAL, {}};
+    out = v->get_bool();
+    return ok();
+  };
+  for (auto result : {text("tag", opts.tag, false), text("namespace", opts.netns, true),
+                      text("interface", opts.interface, false),
+                      text("output_file", opts.output_file, false),
+                      text("whitelist_file", opts.whitelist_file, true),
+                      text("log_file", opts.log_file, true), flag("xdp", opts.xdp),
+                      flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug)}) {
+    if (!result) return result.error();
+  }
+  if (const json::value* v = field("interval")) {
+    if (!v->is_number()) return Error{path + ": 'interval' must be a number", EINVAL, {}};
+    auto interval = parse_interval(json::serialize(*v), path);
+    if (!interval) return interval.error();
+    opts.interval = interval.value();
+  }
+  for (auto [name, slot, max] : {std::tuple{"max_flows", &opts.max_flows, 16u << 20},
+                                 std::tuple{"max_whitelist", &opts.max_whitelist, 1u << 20}}) {
+    if (const json::value* v = field(name)) {
+      if (!v->is_number())
+        return Error{path + ": '" + std::string(name) + "' must be an integer", EINVAL, {}};
+      auto count = parse_count(json::serialize(*v), path + ": " + name, max);
+      if (!count) return count.error();
+      *slot = count.value();
+    }
+  }
+  return ok();
+}
+
+Result<DaemonOptions> parse_options(int argc, char** argv) {
+  enum LongOnly {
+    kMaxFlows = 1000, kMaxWhitelist, kLogFile, kLogDir, kConfigDir, kPinBase, kCleanupOnExit,
+    kListAll, kCreateExamples, kXdpGeneric
+  };
+  static const option long_options[] = {
+      {"xdp", no_argument, nullptr, 'x'},
+      {"xdp-generic", no_argument, nullptr, kXdpGeneric},
+      {"namespace", required_argument, nullptr, 'n'},
+      {"tag", required_argument, nullptr, 't'},
+      {"interval", required_argument, nullptr, 'i'},
+      {"debug", no_argument, nullptr, 'd'},
+      {"config", required_argument, nullptr, 'c'},
+      {"max-flows", required_argument, nullptr, kMaxFlows},
+      {"max-whitelist", required_argument, nullptr, kMaxWhitelist},
+      {"log-file", required_argument, nullptr, kLogFile},
+      {"log-dir", required_argument, nullptr, kLogDir},
+      {"config-dir", required_argument, nullptr, kConfigDir},
+      {"pin-base", required_argument, nullptr, kPinBase},
+      {"cleanup-on-exit", no_argument, nullptr, kCleanupOnExit},
+      {"list-all", no_argument, nullptr, kListAll},
+      {"create-examples", no_argument, nullptr, kCreateExamples},
+      {"version", no_argument, nullptr, 'V'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+
+  // First pass: only --config, so the file is applied before the flags.
+  DaemonOptions opts;
+  std::string config;
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    if ((arg == "--config" || arg == "-c") && i + 1 < argc) config = argv[i + 1];
+    if (arg.rfind("--config=", 0) == 0) config = arg.substr(9);
+  }
+  if (!config.empty()) {
+    if (auto applied = apply_instance_config(config, opts); !applied) return applied.error();
+    opts.config_file = config;
+  }
+
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":xn:t:i:dc:Vh", long_options, nullptr)) != -1) {
+    std::string value = optarg ? optarg : "";
+    switch (c) {
+      case 'x': opts.xdp = true; break;
+      case kXdpGeneric: opts.xdp = opts.xdp_generic = true; break;
+      case 'n': opts.netns = value; break;
+      case 't': opts.tag = value; break;
+      case 'i': {
+        auto interval = parse_interval(value, "--interval");
+        if (!interval) return interval.error();
+        opts.interval = interval.value();
+        break;
+      }
+      case 'd': opts.debug = true; break;
+      case 'c': break;  // applied above
+      case kMaxFlows: {
+        auto count = parse_count(value, "--max-flows", 16u << 20);
+        if (!count) return count.error();
+        opts.max_flows = count.value();
+        break;
+      }
+      case kMaxWhitelist: {
+        auto count = parse_count(value, "--max-whitelist", 1u << 20);
+        if (!count) return count.error();
+        opts.max_whitelist = count.value();
+        break;
+      }
+      case kLogFile: opts.log_file = value; break;
+      case kLogDir: opts.log_dir = value; break;
+      case kConfigDir: opts.config_dir = value; break;
+      case kPinBase: opts.pin_base = value; break;
+      case kCleanupOnExit: opts.cleanup_on_exit = true; break;
+      case kListAll: opts.action = Action::ListAll; break;
+      case kCreateExamples: opts.action = Action::CreateExamples; break;
+      case 'V': opts.action = Action::Version; break;
+      case 'h': opts.action = Action::Help; break;
+      case ':':
+        return Error{"option '" + std::string(argv[optind - 1]) + "' needs a value", EINVAL, {}};
+      default:
+        return Error{"unknown option '" + std::string(argv[optind - 1]) + "'", EINVAL, {}};
+    }
+  }
+  int positional = argc - optind;
+  if (positional > 3)
+    return Error{"too many arguments (expected IFACE [OUTPUT [WHITELIST]]): '" +
+                     std::string(argv[optind + 3]) + "'",
+                 EINVAL, {}};
+  if (positional >= 1) opts.interface = argv[optind];
+  if (positional >= 2) opts.output_file = argv[optind + 1];
+  if (positional >= 3) opts.whitelist_file = argv[optind + 2];
+  return opts;
+}
+
+Result<void> finalize_options(DaemonOptions& opts) {
+  if (opts.interface.empty())
+    return Error{"no interface given (usage: netacctd [OPTIONS] IFACE [OUTPUT [WHITELIST]]; "
+                 "'make run' starts a demo)",
+                 EINVAL, {}};
+  if (opts.interface.size() >= IFNAMSIZ || opts.interface.find('/') != std::string::npos)
+    return Error{"interface name '" + opts.interface + "' is not valid", EINVAL, {}};
+  if (opts.tag.empty()) opts.tag = derive_tag(opts.netns, opts.interface);
+  if (std::string reason = pin::tag_error(opts.tag); !reason.empty())
+    return Error{reason, EINVAL, {}};
+  if (opts.log_dir.empty()) opts.log_dir = default_log_dir();
+  if (opts.config_dir.empty()) opts.config_dir = default_config_dir();
+  if (opts.pin_base.empty()) opts.pin_base = pin::kDefaultBase;
+  opts.output_file = resolve_path(opts.output_file, opts.log_dir);
+  if (!opts.whitelist_file.empty())
+    opts.whitelist_file = resolve_path(opts.whitelist_file, opts.config_dir);
+  opts.console = opts.debug || ::isatty(STDOUT_FILENO);
+  return ok();
+}
+
+}  // namespace netacct

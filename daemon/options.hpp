@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// netacctd's settings: command line (the seed's flags and positional
+// arguments), one instance object of multi_accounting_config.json, and the
+// seed's path resolution (bare output names go to the log dir, bare
+// whitelist names to the config dir).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace netacct {
+
+enum class Action { Run, Help, Version, ListAll, CreateExamples };
+
+struct DaemonOptions {
+  Action action = Action::Run;
+  std::string interface;
+  std::string netns;
+  std::string tag;  // derived from interface/netns when empty
+  std::string output_file = "traffic_stats.json";
+  std::string whitelist_file = "whitelist.json";
+  std::string config_file;
+  std::string log_file;  // "" = stderr
+  std::string log_dir;
+  std::string config_dir;
+  std::string pin_base;
+  bool xdp = false;
+  bool xdp_generic = false;
+  bool debug = false;
+  bool cleanup_on_exit = false;
+  bool console = false;  // print the table each interval (--debug or a terminal)
+  double interval = 5.0;
+  uint32_t max_flows = 65536;
+  uint32_t max_whitelist = 16384;
+};
+
+// Exit code for usage errors (bad flag or value).
+inline constexpr int kUsageExit = 2;
+
+// Parses argv; --config is applied first, flags given on the command line
+// win over it. Errors are one line naming the flag, field or value.
+Result<DaemonOptions> parse_options(int argc, char** argv);
+// Reads one instance object (the seed's multi-instance format) into opts.
+Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts);
+// Fills tag, resolves the paths and validates everything that can be
+// checked without touching the kernel.
+Result<void> finalize_options(DaemonOptions& opts);
+
+std::string usage_text();
+// Default directories: a checkout's logs/ and config/ when run from one,
+// else /var/lib/netacct and /etc/netacct (overridable by flags and the
+// NETACCT_LOG_DIR / NETACCT_CONFIG_DIR environment variables).
+std::string default_log_dir();
+std::string default_config_dir();
+// Resolves a file name the seed's way.
+std::string resolve_path(const std::string& name, const std::string& dir);
+// "eth0", "blue-veth0": a valid tag made of namespace and interface.
+std::string derive_tag(const std::string& netns, const std::string& interface);
+
+}  // namespace netacct

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reactor: netacctd's one libuv loop. It owns every handle (harvest timer,
+// signals, link watcher) and every engine object of one tag, and wires
+// them: the timer queues a harvest on the thread pool (the swap waits for an
+// RCU grace period and the file is fsynced: neither may block the loop),
+// signals stop, reopen or reload, link events re-attach.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "../pin/pin_dir.hpp"
+#include "engine/attach.hpp"
+#include "engine/datapath.hpp"
+#include "engine/harvester.hpp"
+#include "engine/ledger.hpp"
+#include "link_watcher.hpp"
+#include "options.hpp"
+
+namespace netacct {
+
+class Reactor {
+ public:
+  explicit Reactor(DaemonOptions options);
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  // Sets everything up, runs the loop until a stop signal, returns the exit
+  // code. Start-up errors are printed as one line and return 1.
+  int run();
+
+ private:
+  Result<void> start();
+  Result<void> check_output_writable();
+  void attach_if_present();
+  void on_timer();
+  void queue_harvest();
+  void harvest_in_worker();   // thread pool: the only place the ledger runs
+  void harvest_done();        // loop thread
+  void on_signal(int signum);
+  void begin_stop();
+  void finish_stop();
+  void reopen_outputs();
+  void print_console();
+  void close_handles();
+
+  DaemonOptions options_;
+  uv_loop_t loop_{};
+  uv_timer_t timer_{};
+  uv_signal_t signals_[4]{};
+  uv_work_t work_{};
+  bool handles_open_ = false;
+
+  std::optional<pin::PinDir> pin_dir_;
+  std::unique_ptr<Datapath> datapath_;
+  std::unique_ptr<Harvester> harvester_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<LinkWatcher> link_watcher_;
+  Interface interface_;
+  AttachReport attach_report_;
+  bool attached_ = false;
+
+  // Harvest bookkeeping: one harvest in flight at most.
+  bool harvest_running_ = false;
+  bool harvest_again_ = false;
+  bool stopping_ = false;
+  bool final_pending_ = false;  // stop requested while a harvest ran
+  bool reopen_pending_ = false;
+  std::optional<Result<Delta>> last_result_;
+  int64_t harvests_ = 0;
+  int exit_code_ = 0;
+  std::FILE* log_file_ = nullptr;
+};
+
+}  // namespace netacct

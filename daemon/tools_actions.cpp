@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tools_actions.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "common/json_file.hpp"
+#include "engine/netns.hpp"
+
+namespace netacct {
+
+static std::vector<std::string> named_namespaces() {
+  std::vector<std::string> names;
+  if (DIR* dir = ::opendir("/var/run/netns")) {
+    while (dirent* entry = ::readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(dir);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+static bool print_links(std::FILE* out, const std::string& netns) {
+  auto scope = NetnsScope::enter(netns);
+  if (!scope) {
+    std::fprintf(out, "  (cannot enter: %s)\n", scope.error().message().c_str());
+    return false;
+  }
+  nl_sock* sock = nl_socket_alloc();
+  if (!sock || nl_connect(sock, NETLINK_ROUTE) < 0) {
+    if (sock) nl_socket_free(sock);
+    std::fprintf(out, "  (netlink unavailable)\n");
+    return false;
+  }
+  nl_cache* cache = nullptr;
+  if (rtnl_link_alloc_cache(sock, AF_UNSPEC, &cache) < 0) {
+    nl_socket_free(sock);
+    std::fprintf(out, "  (cannot list links)\n");
+    return false;
+  }
+  for (nl_object* obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+    auto* link = reinterpret_cast<rtnl_link*>(obj);
+    char flags[128] = "";
+    rtnl_link_flags2str(rtnl_link_get_flags(link), flags, sizeof flags);
+    const char* type = rtnl_link_get_type(link);
+    std::fprintf(out, "  %-3d %-16s %-8s mtu %-5u %s\n", rtnl_link_get_ifindex(link),
+                 rtnl_link_get_name(link), type ? type : "-", rtnl_link_get_mtu(link), flags);
+  }
+  nl_cache_free(cache);
+  nl_socket_free(sock);
+  return true;
+}
+
+int list_all_interfaces(std::FILE* out) {
+  std::fprintf(out, "host namespace:\n");
+  bool ok = print_links(out, "");
+  for (const std::string& name : named_namespaces()) {
+    std::fprintf(out, "namespace %s:\n", name.c_str());
+    ok = print_links(out, name) && ok;
+  }
+  return ok ? 0 : 1;
+}
+
+static const char* kExampleWhitelist = R"json({
+  "metadata": {
+    "description": "Network Accounting Whitelist",
+    "version": "1.0",
+    "created": "2025-01-20T10:30:00",
+    "auto_reload": true
+  },
+  "whitelist": {
+    "localhost": {
+      "description": "Localhost",
+      "enabled": true,
+      "ips": ["127.0.0.1", "::1"],
+      "cidrs": []
+    },
+    "private_networks": {
+      "description": "Private networks (RFC 1918)",
+      "enabled": false,
+      "ips": [],
+      "cidrs": ["192.168.0.0/16", "10.0.0.0/8", "172.16.0.0/12"]
+    },
+    "dns_servers": {
+      "description": "Public DNS servers",
+      "enabled": false,
+      "ips": ["8.8.8.8", "8.8.4.4", "1.1.1.1"],
+      "cidrs": []
+    }
+  }
+}
+)json";
+
+static const char* kExampleMulti = R"json({
+  "instances": [
+    {
+      "tag": "eth0",
+      "namespace": "mynamespace",
+      "interface": "eth0",
+      "output_file": "eth0_traffic_stats.json",
+      "whitelist_file": "eth0_whitelist.json",
+      "xdp": false,
+      "debug": false,
+      "interval": 5
+    },
+    {
+      "tag": "host",
+      "namespace": null,
+      "interface": "eth0",
+      "output_file": "host_traffic_stats.json",
+      "whitelist_file": "host_whitelist.json",
+      "xdp": false,
+      "debug": false,
+      "interval": 5
+    }
+  ]
+}
+)json";
+
+int create_examples(const DaemonOptions& options, std::FILE* out) {
+  std::string dir = options.config_dir.empty() ? default_config_dir() : options.config_dir;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    std::fprintf(stderr, "netacctd: cannot create %s: %s\n", dir.c_str(), std::strerror(errno));
+    return 1;
+  }
+  int status = 0;
+  for (auto [name, content] : {std::pair{"whitelist.json", kExampleWhitelist},
+                               std::pair{"multi_accounting_config.json", kExampleMulti}}) {
+    std::string path = dir + "/" + name;
+    if (::access(path.c_str(), F_OK) == 0) {
+      std::fprintf(out, "kept existing %s\n", path.c_str());
+      continue;
+    }
+    if (auto written = write_file_atomic(path, content); !written) {
+      std::fprintf(stderr, "netacctd: %s\n", written.error().message().c_str());
+      status = 1;
+      continue;
+    }
+    std::fprintf(out, "wrote %s\n", path.c_str());
+  }
+  return status;
+}
+
+}  // namespace netacct

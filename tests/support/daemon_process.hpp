@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Runs build/bin/netacctd as a child process for integration tests, and
+// reads its JSON output back into exact numbers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpf/netacct_shared.h"
+
+namespace netacct::test {
+
+std::string netacctd_path();  // $BUILD/bin/netacctd (BUILD defaults to "build")
+
+struct RunResult {
+  int exit_code = -1;  // -1: still running / killed by signal
+  std::string output;  // stdout + stderr
+};
+
+class DaemonProcess {
+ public:
+  DaemonProcess() = default;
+  ~DaemonProcess();  // SIGKILLs a daemon still running (tests must not leak)
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Starts netacctd with args; output goes to log_path.
+  void start(const std::vector<std::string>& args, const std::string& log_path);
+  void signal(int signum);
+  // Waits up to timeout_ms; returns the exit code (or -1 on timeout / signal).
+  int wait(int timeout_ms);
+  bool running();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Runs netacctd to completion (for bad-input tests): exit code and output.
+RunResult run_netacctd(const std::vector<std::string>& args, int timeout_ms = 10000);
+
+// Reads OUTPUT and returns the source entry with id == tag (null if none).
+boost::json::value read_source(const std::string& output_path, const std::string& tag);
+// Counters of the flow (local, remote, protocol name) in a source entry;
+// all zero when the flow is absent.
+netacct_counters flow_counters(const boost::json::value& source, const std::string& local,
+                               const std::string& remote, const std::string& protocol);
+uint64_t source_generation(const boost::json::value& source);
+
+// Polls until pred() or timeout; returns pred()'s last value.
+template <typename Pred>
+bool wait_until(Pred pred, int timeout_ms);
+
+}  // namespace netacct::test
+
+#include <chrono>
+#include <thread>
+
+template <typename Pred>
+bool netacct::test::wait_until(Pred pred, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}

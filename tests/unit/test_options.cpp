@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+
+#include "daemon/options.hpp"
+
+using namespace netacct;
+
+namespace {
+
+Result<DaemonOptions> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "netacctd");
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  return parse_options(static_cast<int>(args.size()), argv.data());
+}
+
+std::string write_temp(const std::string& content) {
+  char path[] = "/tmp/netacct-unit-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+  close(fd);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("positional arguments and flags follow the seed") {
+  auto opts = parse({"--xdp", "--namespace", "blue", "-i", "2.5", "veth1", "out.json", "wl.json"});
+  REQUIRE(opts.ok());
+  CHECK(opts->xdp);
+  CHECK(opts->netns == "blue");
+  CHECK(opts->interval == doctest::Approx(2.5));
+  CHECK(opts->interface == "veth1");
+  CHECK(opts->output_file == "out.json");
+  CHECK(opts->whitelist_file == "wl.json");
+  opts->log_dir = "/logs";
+  opts->config_dir = "/conf";
+  REQUIRE(finalize_options(opts.value()).ok());
+  CHECK(opts->tag == "blue-veth1");
+  CHECK(opts->output_file == "/logs/out.json");      // bare name -> log dir
+  CHECK(opts->whitelist_file == "/conf/wl.json");    // bare name -> config dir
+}
+
+TEST_CASE("paths with a slash are used as given") {
+  CHECK(resolve_path("/abs/x.json", "/logs") == "/abs/x.json");
+  CHECK(resolve_path("rel/x.json", "/logs") == "rel/x.json");
+  CHECK(resolve_path("x.json", "/logs") == "/logs/x.json");
+}
+
+TEST_CASE("bad command lines give one clear error naming the culprit") {
+  auto unknown = parse({"--bogus", "veth0"});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message().find("--bogus") != std::string::npos);
+  auto interval = parse({"--interval", "abc", "veth0"});
+  REQUIRE_FALSE(interval.ok());
+  CHECK(interval.error().message().find("abc") != std::string::npos);
+  auto flows = parse({"--max-flows", "0", "veth0"});
+  REQUIRE_FALSE(flows.ok());
+  CHECK(flows.error().message().find("--max-flows") != std::string::npos);
+  auto many = parse({"a", "b", "c", "d"});
+  REQUIRE_FALSE(many.ok());
+  CHECK(many.error().message().find("'d'") != std::string::npos);
+  auto missing = parse({"--tag"});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message().find("--tag") != std::string::npos);
+
+  auto no_iface = parse({});
+  REQUIRE(no_iface.ok());
+  CHECK_FALSE(finalize_options(no_iface.value()).ok());
+  auto bad_tag = parse({"--tag", "Bad/Tag", "veth0"});
+  REQUIRE(bad_tag.ok());
+  auto finalized = finalize_options(bad_tag.value());
+  REQUIRE_FALSE(finalized.ok());
+  CHECK(finalized.error().message().find("Bad/Tag") != std::string::npos);
+}
+
+TEST_CASE("--config reads one instance object; flags win over it") {
+  std::string path = write_temp(R"({"tag": "host", "namespace": null, "interface": "veth9",
+    "output_file": "host.json", "whitelist_file": "host_wl.json", "xdp": true, "debug": false,
+    "interval": 3, "max_flows": 1000})");
+  auto opts = parse({"--config", path, "--interval", "7"});
+  REQUIRE(opts.ok());
+  CHECK(opts->tag == "host");
+  CHECK(opts->interface == "veth9");
+  CHECK(opts->xdp);
+  CHECK(opts->max_flows == 1000);
+  CHECK(opts->interval == doctest::Approx(7));
+  unlink(path.c_str());
+}
+
+TEST_CASE("config errors name the file, the line or the field") {
+  std::string broken = write_temp("{\n  \"tag\": \"x\",\n  \"interface\": \n}\n");
+  auto parsed = parse({"--config", broken});
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.error().message().find(broken + ":4:") != std::string::npos);
+  unlink(broken.c_str());
+
+  std::string typed = write_temp(R"({"interface": "veth0", "xdp": "yes"})");
+  auto wrong_type = parse({"--config", typed});
+  REQUIRE_FALSE(wrong_type.ok());
+  CHECK(wrong_type.error().message().find("'xdp'") != std::string::npos);
+  unlink(typed.c_str());
+
+  std::string unknown = write_temp(R"({"interface": "veth0", "colour": "red"})");
+  auto unknown_key = parse({"--config", unknown});
+  REQUIRE_FALSE(unknown_key.ok());
+  CHECK(unknown_key.error().message().find("'colour'") != std::string::npos);
+  unlink(unknown.c_str());
+
+  auto missing = parse({"--config", "/nonexistent/netacct.json"});
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message().find("/nonexistent/netacct.json") != std::string::npos);
+}
+
+TEST_CASE("derived tags are valid tags") {
+  CHECK(derive_tag("", "eth0") == "eth0");
+  CHECK(derive_tag("Blue", "veth.1") == "blue-veth-1");
+  CHECK(derive_tag("/proc/123/ns/net", "eth0") == "net-eth0");
+  CHECK(derive_tag("", std::string(40, 'a')).size() == 32);
+}
