@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <cstdarg>
 #include <cstring>
 #include <optional>
 
@@ -21,6 +22,33 @@ namespace {
 // Program names as the kernel stores them (BPF_OBJ_NAME_LEN = 16 fits them).
 constexpr const char* kTcIngressName = "netacct_tc_in";
 constexpr const char* kTcEgressName = "netacct_tc_eg";
+
+// libbpf prints the kernel's extended ack for every failed netlink request,
+// including the ones we expect ("no such filter" from a query, "exists" from
+// creating clsact). While a QuietNetlink lives, those lines are dropped and
+// everything else still reaches the installed printer. libbpf's print hook
+// takes no user pointer, so the previous printer has to live in a static;
+// the engine runs on one thread.
+libbpf_print_fn_t g_outer_print = nullptr;
+
+int drop_netlink_acks(libbpf_print_level level, const char* format, va_list args) {
+  if (std::strstr(format, "Kernel error message") != nullptr) return 0;
+  return g_outer_print ? g_outer_print(level, format, args) : 0;
+}
+
+class QuietNetlink {
+ public:
+  QuietNetlink() : previous_(libbpf_set_print(drop_netlink_acks)) {
+    // Nested scopes see our own hook as "previous": keep the real one.
+    if (previous_ != drop_netlink_acks) g_outer_print = previous_;
+  }
+  ~QuietNetlink() { libbpf_set_print(previous_); }
+  QuietNetlink(const QuietNetlink&) = delete;
+  QuietNetlink& operator=(const QuietNetlink&) = delete;
+
+ private:
+  libbpf_print_fn_t previous_;
+};
 
 std::string namespace_name(const Interface& iface) {
   return iface.netns.empty() ? "the current network namespace"
@@ -132,7 +160,11 @@ struct TcSlot {
 Result<TcSlot> query_tc_slot(int ifindex, const Interface& iface, TcDirection direction) {
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(direction));
   LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  int err = bpf_tc_query(&hook, &opts);
+  int err;
+  {
+    QuietNetlink quiet;
+    err = bpf_tc_query(&hook, &opts);
+  }
   // ENOENT: no such filter; EINVAL: no clsact qdisc, so no filter either.
   if (err == -ENOENT || err == -EINVAL) return TcSlot{};
   if (err != 0) return make_error("query tc filter", err, tc_context(iface, direction));
@@ -215,8 +247,8 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
     return Error{describe(iface) + " already has an XDP program (id " + std::to_string(foreign) +
                      ", '" + (name ? name.value() : std::string("?")) +
                      "') that netacct tag '" + datapath.tag() +
-                     "' did not attach; use TC ingress mode (ingress=tc) on this interface, or "
-                     "remove that program",
+                     "' did not attach; use TC ingress mode on this interface (run without "
+                     "--xdp), or remove that program",
                  EBUSY, {}};
   }
 
@@ -276,8 +308,13 @@ Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirec
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = index.value(), .attach_point = attach_point(direction));
   // clsact may already be there (ours from a previous run, or someone
   // else's carrying their filters): use it as it is.
-  if (int err = bpf_tc_hook_create(&hook); err != 0 && err != -EEXIST)
-    return make_error("create clsact qdisc", err, tc_context(iface, direction));
+  int created;
+  {
+    QuietNetlink quiet;
+    created = bpf_tc_hook_create(&hook);
+  }
+  if (created != 0 && created != -EEXIST)
+    return make_error("create clsact qdisc", created, tc_context(iface, direction));
 
   auto slot = query_tc_slot(index.value(), iface, direction);
   if (!slot) return slot.error();
