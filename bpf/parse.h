@@ -141,8 +141,15 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
 				return PARSE_MALFORMED;
 			nexthdr = frag->nexthdr;
 			cursor += sizeof(*frag);
-			if (frag->frag_off & bpf_htons(0xfff8))
-				has_l4 = 0; /* a later fragment: no upper-layer header */
+			if (frag->frag_off & bpf_htons(0xfff8)) {
+				/*
+				 * A later fragment: what follows is data, even when
+				 * nexthdr names an extension header (that header is
+				 * in the first fragment). Stop walking here.
+				 */
+				has_l4 = 0;
+				break;
+			}
 			continue;
 		}
 		struct ipv6_ext_raw *ext = data + cursor;
@@ -156,7 +163,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
 		if (data + cursor > data_end)
 			return PARSE_MALFORMED;
 	}
-	if (is_ipv6_ext(nexthdr))
+	if (has_l4 && is_ipv6_ext(nexthdr))
 		return PARSE_MALFORMED; /* longer chain than we walk */
 	if (cursor > offset + total_len)
 		return PARSE_MALFORMED; /* extension headers run past the payload */

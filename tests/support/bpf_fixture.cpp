@@ -31,8 +31,8 @@ int BpfFixture::prog_fd(Hook hook) const {
   return -1;
 }
 
-int BpfFixture::run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat,
-                    const SkbMeta* skb) {
+int BpfFixture::try_run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat,
+                        const SkbMeta* skb, int* retval) {
   std::vector<uint8_t> frame_copy = frame;
   std::vector<uint8_t> out(frame.size() + 256);
   __sk_buff ctx{};
@@ -48,9 +48,17 @@ int BpfFixture::run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repea
     opts.ctx_in = &ctx;
     opts.ctx_size_in = sizeof ctx;
   }
-  if (int err = bpf_prog_test_run_opts(prog_fd(hook), &opts); err != 0)
+  if (int err = bpf_prog_test_run_opts(prog_fd(hook), &opts); err != 0) return err;
+  if (retval) *retval = static_cast<int>(opts.retval);
+  return 0;
+}
+
+int BpfFixture::run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat,
+                    const SkbMeta* skb) {
+  int retval = 0;
+  if (int err = try_run(hook, frame, repeat, skb, &retval); err != 0)
     throw std::runtime_error("BPF_PROG_TEST_RUN failed: " + std::string(std::strerror(-err)));
-  return static_cast<int>(opts.retval);
+  return retval;
 }
 
 Delta BpfFixture::harvest() {

@@ -30,6 +30,10 @@ class BpfFixture {
   // return value. Fails the test if the kernel refuses the run.
   int run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat = 1,
           const SkbMeta* skb = nullptr);
+  // Like run(), but returns 0 or the kernel's negative errno instead of
+  // failing; the program's return value goes to *retval on success.
+  int try_run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat,
+              const SkbMeta* skb, int* retval);
   Delta harvest();
   // Adds a whitelist prefix straight into the trie and enables lookups.
   void whitelist(const std::string& prefix, uint32_t match);

@@ -20,9 +20,9 @@ void put_bytes(std::vector<uint8_t>& out, const void* data, size_t len) {
   out.insert(out.end(), bytes, bytes + len);
 }
 
-uint32_t l4_header_size(uint8_t protocol) {
+uint32_t l4_header_size(uint8_t protocol, uint8_t tcp_options) {
   switch (protocol) {
-    case IPPROTO_TCP: return 20;
+    case IPPROTO_TCP: return 20u + tcp_options;
     case IPPROTO_UDP: return 8;
     case IPPROTO_ICMP:
     case IPPROTO_ICMPV6: return 8;
@@ -30,8 +30,8 @@ uint32_t l4_header_size(uint8_t protocol) {
   }
 }
 
-void put_l4(std::vector<uint8_t>& out, uint8_t protocol, uint32_t payload) {
-  uint32_t header = l4_header_size(protocol);
+void put_l4(std::vector<uint8_t>& out, uint8_t protocol, uint8_t tcp_options, uint32_t payload) {
+  uint32_t header = l4_header_size(protocol, tcp_options);
   size_t start = out.size();
   out.resize(start + header + payload, 0xab);
   uint8_t* l4 = out.data() + start;
@@ -39,8 +39,9 @@ void put_l4(std::vector<uint8_t>& out, uint8_t protocol, uint32_t payload) {
   if (protocol == IPPROTO_TCP) {
     l4[0] = 0x30; l4[1] = 0x39;  // ports 12345 -> 80
     l4[2] = 0x00; l4[3] = 0x50;
-    l4[12] = 5 << 4;             // data offset: 5 words
+    l4[12] = static_cast<uint8_t>((header / 4) << 4);  // data offset in words
     l4[13] = 0x18;               // PSH|ACK
+    for (uint32_t i = 20; i < header; i++) l4[i] = 1;  // NOP options
   } else if (protocol == IPPROTO_UDP) {
     l4[0] = 0x30; l4[1] = 0x39;
     l4[2] = 0x00; l4[3] = 0x35;
@@ -79,9 +80,12 @@ Packet build_packet(const PacketSpec& spec) {
   bool later_fragment = spec.ipv4_frag_offset != 0;
   for (const Ipv6Ext& ext : spec.ipv6_ext)
     if (ext.type == IPPROTO_FRAGMENT && ext.frag_offset != 0) later_fragment = true;
-  uint32_t l4 = later_fragment ? 0 : l4_header_size(spec.protocol);
+  if (spec.tcp_options % 4 != 0 || spec.tcp_options > 40)
+    throw std::invalid_argument("tcp_options must be a multiple of 4, at most 40");
+  uint32_t l4 = later_fragment ? 0 : l4_header_size(spec.protocol, spec.tcp_options);
 
   size_t l3 = out.size();
+  packet.l3_offset = static_cast<uint32_t>(l3);
   if (v4) {
     uint32_t header = 20 + spec.ipv4_options;
     uint32_t total = header + l4 + spec.payload;
@@ -132,10 +136,11 @@ Packet build_packet(const PacketSpec& spec) {
     }
     packet.ip_bytes = 40 + payload_len;
   }
+  packet.l4_offset = static_cast<uint32_t>(out.size());
   if (later_fragment) {
     out.resize(out.size() + spec.payload, 0xcd);
   } else {
-    put_l4(out, spec.protocol, spec.payload);
+    put_l4(out, spec.protocol, spec.tcp_options, spec.payload);
   }
   return packet;
 }

@@ -26,11 +26,14 @@ struct PacketSpec {
   uint8_t ipv4_options = 0;     // bytes of IPv4 options (multiple of 4)
   uint16_t ipv4_frag_offset = 0;  // in 8-byte units; non-zero = later fragment
   bool ipv4_more_fragments = false;
+  uint8_t tcp_options = 0;        // bytes of TCP options (multiple of 4, at most 40)
 };
 
 struct Packet {
   std::vector<uint8_t> frame;
   uint32_t ip_bytes = 0;  // IP header + payload: what netacct must count
+  uint32_t l3_offset = 0;  // where the IP header starts in the frame
+  uint32_t l4_offset = 0;  // where the upper layer (or a later fragment's data) starts
 };
 
 Packet build_packet(const PacketSpec& spec);
