@@ -2,6 +2,7 @@
 #include "reactor.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -16,6 +17,11 @@
 namespace netacct {
 
 namespace {
+
+off_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
 
 int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -45,7 +51,7 @@ Result<void> Reactor::start() {
   if (auto writable = check_output_writable(); !writable) return writable.error();
   // A malformed output file is refused before any kernel state is made.
   if (auto existing = read_json_file(options_.output_file);
-      !existing && existing.error().err != ENOENT)
+      !existing && existing.error().err != ENOENT && file_size(options_.output_file) != 0)
     return existing.error();
   if (auto index = interface_index(interface_); !index) return index.error();
 

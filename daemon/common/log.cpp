@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <cstdarg>
+#include <cstring>
 #include <ctime>
 
 namespace netacct::log {
@@ -48,12 +49,16 @@ void vwrite(Level level, const char* format, va_list args) {
 
 int libbpf_print(enum libbpf_print_level lvl, const char* format, va_list args) {
   Level level = lvl == LIBBPF_WARN ? Level::Info : Level::Debug;
+  // Netlink's extended acks for expected outcomes ("clsact exists", "no
+  // such filter yet") are noise at info level; callers report real errors.
+  if (std::strstr(format, "Kernel error message") != nullptr) level = Level::Debug;
   if (level < state().level) return 0;
   // libbpf lines end in '\n' already; strip it by formatting first.
   char line[1024];
   int n = std::vsnprintf(line, sizeof line, format, args);
   if (n > 0 && static_cast<size_t>(n) < sizeof line && line[n - 1] == '\n') line[n - 1] = '\0';
-  write(level, "libbpf: %s", line);
+  // libbpf starts its lines with "libbpf: " already.
+  write(level, "%s", line);
   return 0;
 }
 

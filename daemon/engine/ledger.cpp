@@ -32,6 +32,17 @@ static const json::object* find_source(const json::value& file, const std::strin
   return nullptr;
 }
 
+// Reads the output file; a missing or empty file (logrotate's `create`
+// makes an empty one) is an empty store, returned as null.
+static Result<json::value> read_store(const std::string& path) {
+  auto file = read_json_file(path);
+  if (file) return file;
+  if (file.error().err == ENOENT) return json::value(nullptr);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_size == 0) return json::value(nullptr);
+  return file.error();
+}
+
 static Result<void> check_shape(const json::value& file, const std::string& path) {
   if (!file.is_object()) return Error{path + ": top level must be an object", EINVAL, {}};
   const json::value* sources = file.get_object().if_contains("sources");
@@ -50,11 +61,9 @@ Result<void> Ledger::load() {
   totals_.started = now;
   totals_.boot_id = boot_id_text(meta->boot_id);
 
-  auto file = read_json_file(output_path_);
-  if (!file) {
-    if (file.error().err == ENOENT) return ok();  // first start: nothing yet
-    return file.error();
-  }
+  auto file = read_store(output_path_);
+  if (!file) return file.error();
+  if (file->is_null()) return ok();  // first start: nothing yet
   if (auto shape = check_shape(file.value(), output_path_); !shape) return shape.error();
   const json::object* source = find_source(file.value(), info_.tag);
   if (!source) return ok();
@@ -79,8 +88,10 @@ Result<void> Ledger::write_file(int64_t now) {
 
   // Other instances may share the file: keep their entries as they are.
   json::value file = json::object{{"sources", json::array{}}};
-  auto existing = read_json_file(output_path_);
-  if (existing) {
+  auto existing = read_store(output_path_);
+  if (existing && existing->is_null()) {
+    // Nothing there yet: start the file.
+  } else if (existing) {
     if (check_shape(existing.value(), output_path_)) {
       file = std::move(existing.value());
       if (!file.get_object().contains("sources")) file.get_object()["sources"] = json::array{};
@@ -88,7 +99,7 @@ Result<void> Ledger::write_file(int64_t now) {
       NA_WARN("%s has an unexpected shape; rewriting it with this source only",
               output_path_.c_str());
     }
-  } else if (existing.error().err != ENOENT) {
+  } else {
     // Unparseable: move it aside rather than lose or keep failing on it.
     std::string aside = output_path_ + ".corrupt-" + std::to_string(now);
     NA_WARN("%s; moved to %s", existing.error().message().c_str(), aside.c_str());
@@ -194,12 +205,11 @@ Result<Delta> Ledger::harvest(int64_t now) {
 }
 
 Result<bool> Ledger::reopen(int64_t now) {
-  auto file = read_json_file(output_path_);
+  auto file = read_store(output_path_);
   bool present = false;
   if (file) {
-    const json::object* source = find_source(file.value(), info_.tag);
-    present = source != nullptr;
-  } else if (file.error().err != ENOENT) {
+    present = find_source(file.value(), info_.tag) != nullptr;
+  } else {
     NA_WARN("%s", file.error().message().c_str());
   }
   if (present) return false;

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// netacctd under abuse, in private namespaces: kill -9 at random instants
+// with restarts, logrotate rotation with SIGUSR1, the interface deleted and
+// re-created. In each case the JSON files must add up to exactly what the
+// sockets counted.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "daemon/engine/datapath.hpp"
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/topology.hpp"
+#include "tests/support/traffic.hpp"
+
+using namespace netacct;
+using namespace netacct::test;
+
+namespace {
+
+std::string temp_dir() {
+  char path[] = "/tmp/netacct-crash-XXXXXX";
+  REQUIRE(::mkdtemp(path) != nullptr);
+  return path;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> daemon_args(const Topology& topo, const std::string& tag,
+                                     const std::string& output, const char* interval) {
+  return {"--namespace", topo.a().netns, "--tag", tag, "--interval", interval, "--debug",
+          topo.a().ifname, output};
+}
+
+// Starts the daemon, waits for a harvest newer than `after` and stops it.
+void final_harvest(const Topology& topo, const std::string& tag, const std::string& output,
+                   const std::string& log) {
+  DaemonProcess daemon;
+  daemon.start(daemon_args(topo, tag, output, "0.2"), log);
+  uint64_t before = source_generation(read_source(output, tag));
+  REQUIRE(wait_until([&] { return source_generation(read_source(output, tag)) > before; }, 15000));
+  daemon.signal(SIGTERM);
+  INFO(slurp(log));
+  REQUIRE(daemon.wait(15000) == 0);
+}
+
+UdpSpec paced_udp(const Topology& topo, uint32_t count, uint16_t port) {
+  UdpSpec spec;
+  spec.from_netns = topo.b().netns;
+  spec.to_netns = topo.a().netns;
+  spec.to_address = topo.a().ipv4;
+  spec.count = count;
+  spec.payload = 120;
+  spec.burst = 10;
+  spec.pause = std::chrono::milliseconds(3);
+  spec.port = port;
+  spec.timeout = std::chrono::seconds(40);
+  return spec;
+}
+
+}  // namespace
+
+TEST_CASE("daemon: kill -9 at 20 random instants during traffic, with restarts, is exact") {
+  Topology topo;
+  TagGuard tag("k9");
+  std::string dir = temp_dir();
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  std::mt19937 random(static_cast<unsigned>(::getpid()));
+  std::uniform_int_distribution<int> lifetime_ms(20, 700);
+
+  const int kKills = 20;
+  int kills = 0, draining_at_kill = 0;
+  auto daemon = std::make_unique<DaemonProcess>();
+  daemon->start(daemon_args(topo, tag.tag(), output, "0.1"), log);
+  // Traffic starts once the programs are attached (the first file is written
+  // after the attach); what crosses the wire before that is nobody's count.
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  auto started = std::chrono::steady_clock::now();
+  auto lifetime = std::chrono::milliseconds(lifetime_ms(random));
+
+  auto kill_cycle = [&] {
+    if (kills >= kKills || std::chrono::steady_clock::now() - started < lifetime) return;
+    daemon->signal(SIGKILL);
+    daemon->wait(5000);
+    kills++;
+    // Where did the kill land? DRAINING = between the swap and the end of
+    // the commit (the interesting case for exactly-once).
+    if (auto meta = read_pinned_meta(tag.pin_path()); meta && meta->phase == NETACCT_PHASE_DRAINING)
+      draining_at_kill++;
+    daemon = std::make_unique<DaemonProcess>();
+    daemon->start(daemon_args(topo, tag.tag(), output, "0.1"), log);
+    started = std::chrono::steady_clock::now();
+    lifetime = std::chrono::milliseconds(lifetime_ms(random));
+  };
+  UdpSpec spec = paced_udp(topo, 30000, 40201);
+  UdpResult result = udp_transfer(spec, kill_cycle, std::chrono::milliseconds(5));
+  REQUIRE(result.received == spec.count);
+  // Finish the kills if the traffic ended first: still valid crash points.
+  while (kills < kKills) {
+    kill_cycle();
+    ::usleep(5000);
+  }
+  daemon->signal(SIGKILL);
+  daemon->wait(5000);
+  final_harvest(topo, tag.tag(), output, log);
+
+  MESSAGE("kill -9 x" << kills << ", " << draining_at_kill << " of them mid-harvest (DRAINING)");
+  netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
+                                       topo.b().ipv4, "UDP");
+  CHECK(udp.rx_packets == spec.count);
+  CHECK(udp.rx_bytes == spec.count * udp_ip_bytes(topo.a().ipv4, spec.payload));
+  if (udp.rx_packets == spec.count) run("rm -rf " + dir);  // kept for a post-mortem otherwise
+}
+
+TEST_CASE("daemon: logrotate + SIGUSR1 starts a fresh file; old + new add up exactly") {
+  Topology topo;
+  TagGuard tag("rot");
+  std::string dir = temp_dir();
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  daemon.start(daemon_args(topo, tag.tag(), output, "0.2"), log);
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+
+  std::string conf = dir + "/logrotate.conf";
+  {
+    std::ofstream out(conf);
+    out << output << " {\n  rotate 3\n  create 0644 root root\n  missingok\n  nocompress\n"
+        << "  postrotate\n    kill -USR1 " << daemon.pid() << "\n  endscript\n}\n";
+  }
+  UdpSpec spec = paced_udp(topo, 6000, 40211);
+  auto begun = std::chrono::steady_clock::now();
+  bool rotated = false;
+  std::string rotate_output;
+  UdpResult result = udp_transfer(spec, [&] {
+    if (!rotated && std::chrono::steady_clock::now() - begun > std::chrono::milliseconds(800)) {
+      rotated = true;
+      run("logrotate -f -s " + dir + "/logrotate.state " + conf, &rotate_output);
+    }
+  });
+  REQUIRE(result.received == spec.count);
+  REQUIRE(rotated);
+  ::usleep(500000);
+  daemon.signal(SIGTERM);
+  INFO(slurp(log) << "\nlogrotate: " << rotate_output);
+  REQUIRE(daemon.wait(15000) == 0);
+
+  netacct_counters old_part = flow_counters(read_source(output + ".1", tag.tag()),
+                                            topo.a().ipv4, topo.b().ipv4, "UDP");
+  netacct_counters new_part = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
+                                            topo.b().ipv4, "UDP");
+  CHECK(old_part.rx_packets > 0);  // the rotation happened mid-transfer
+  CHECK(new_part.rx_packets > 0);
+  CHECK(old_part.rx_packets + new_part.rx_packets == spec.count);
+  CHECK(old_part.rx_bytes + new_part.rx_bytes ==
+        spec.count * udp_ip_bytes(topo.a().ipv4, spec.payload));
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resumes") {
+  Topology topo;
+  TagGuard tag("ifre");
+  std::string dir = temp_dir();
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  daemon.start(daemon_args(topo, tag.tag(), output, "0.3"), log);
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+
+  UdpResult first = udp_transfer(paced_udp(topo, 1000, 40221));
+  REQUIRE(first.received == 1000);
+  ::usleep(800000);  // let a harvest take the first batch
+
+  run_ok("ip -n " + topo.a().netns + " link del " + topo.a().ifname);
+  REQUIRE(wait_until([&] { return slurp(log).find("gone") != std::string::npos ||
+                                  slurp(log).find("removed") != std::string::npos; }, 10000));
+  CHECK(daemon.running());
+
+  // The same names, addresses and neighbours as the topology made.
+  run_ok("ip link add " + topo.a().ifname + " address " + topo.a().mac + " netns " +
+         topo.a().netns + " type veth peer name " + topo.b().ifname + " address " + topo.b().mac +
+         " netns " + topo.b().netns);
+  for (auto [self, peer] : {std::pair{&topo.a(), &topo.b()}, std::pair{&topo.b(), &topo.a()}}) {
+    std::string ip = "ip -n " + self->netns + " ", dev = " dev " + self->ifname;
+    run_ok(ip + "link set" + dev + " up && " + ip + "addr add " + self->ipv4 + "/24" + dev +
+           " && " + ip + "neigh replace " + peer->ipv4 + " lladdr " + peer->mac + dev +
+           " nud permanent");
+  }
+  REQUIRE(wait_until([&] {
+    std::string filters;
+    run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname + " ingress",
+        &filters);
+    return filters.find("netacct_tc_in") != std::string::npos;
+  }, 10000));
+
+  UdpResult second = udp_transfer(paced_udp(topo, 1500, 40222));
+  REQUIRE(second.received == 1500);
+  ::usleep(800000);
+  daemon.signal(SIGTERM);
+  INFO(slurp(log));
+  REQUIRE(daemon.wait(15000) == 0);
+  netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
+                                       topo.b().ipv4, "UDP");
+  CHECK(udp.rx_packets == 2500);
+  CHECK(udp.rx_bytes == 2500 * udp_ip_bytes(topo.a().ipv4, 120));
+  run("rm -rf " + dir);
+}
