@@ -92,6 +92,22 @@ void reap(pid_t pid, bool kill_first) {
   }
 }
 
+// Kills and reaps the child if the parent leaves early (a failed check in a
+// tick callback throws through the transfer loop).
+class ChildGuard {
+ public:
+  explicit ChildGuard(pid_t pid) : pid_(pid) {}
+  ~ChildGuard() {
+    if (pid_ > 0) reap(pid_, true);
+  }
+  ChildGuard(const ChildGuard&) = delete;
+  ChildGuard& operator=(const ChildGuard&) = delete;
+  void reaped() { pid_ = -1; }
+
+ private:
+  pid_t pid_;
+};
+
 bool write_all(int fd, const void* data, size_t size) {
   const char* bytes = static_cast<const char*>(data);
   while (size > 0) {
@@ -147,6 +163,7 @@ UdpResult udp_transfer(const UdpSpec& spec, const std::function<void()>& tick,
     if (!write_all(report_wr.get(), &sent, sizeof sent)) ::_exit(5);
   });
   report_wr.reset();
+  ChildGuard guard(child);
 
   UdpResult result;
   bool done = false;
@@ -156,11 +173,9 @@ UdpResult udp_transfer(const UdpSpec& spec, const std::function<void()>& tick,
   std::vector<char> buffer(65536);
   // Receive while the child sends; after it reports, wait until every sent
   // datagram arrived, or half a second without any.
-  while (!done || (result.received < result.sent && Clock::now() - done_at < std::chrono::milliseconds(500))) {
-    if (Clock::now() > deadline) {
-      reap(child, true);
-      throw std::runtime_error("UDP transfer timed out");
-    }
+  const auto grace = std::chrono::milliseconds(500);
+  while (!done || (result.received < result.sent && Clock::now() - done_at < grace)) {
+    if (Clock::now() > deadline) throw std::runtime_error("UDP transfer timed out");
     pollfd fds[2] = {{rx.get(), POLLIN, 0}, {report_rd.get(), POLLIN, 0}};
     int timeout_ms = tick ? 1 : 50;
     ::poll(fds, done ? 1 : 2, timeout_ms);
@@ -175,6 +190,7 @@ UdpResult udp_transfer(const UdpSpec& spec, const std::function<void()>& tick,
     if (!done && (fds[1].revents & (POLLIN | POLLHUP))) {
       ssize_t n = ::read(report_rd.get(), &result.sent, sizeof result.sent);
       reap(child, false);
+      guard.reaped();
       if (n != sizeof result.sent) throw std::runtime_error("UDP sender failed");
       done = true;
       done_at = Clock::now();
@@ -234,6 +250,7 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
     if (!write_all(report_wr.get(), report, sizeof report)) ::_exit(5);
   });
   report_wr.reset();
+  ChildGuard guard(child);
 
   TcpResult result;
   auto deadline = Clock::now() + spec.timeout;
@@ -241,19 +258,14 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
   bool eof = false;
   std::vector<char> buffer(1 << 18);
   while (!eof) {
-    if (Clock::now() > deadline) {
-      reap(child, true);
-      throw std::runtime_error("TCP transfer timed out");
-    }
+    if (Clock::now() > deadline) throw std::runtime_error("TCP transfer timed out");
     pollfd fds[2] = {{conn ? conn.get() : listener.get(), POLLIN, 0},
                      {report_rd.get(), POLLIN, 0}};
     ::poll(fds, 2, 50);
     if (!conn) {
       conn.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-      if (!conn && (fds[1].revents & (POLLIN | POLLHUP))) {
-        reap(child, true);
+      if (!conn && (fds[1].revents & (POLLIN | POLLHUP)))
         throw std::runtime_error("TCP sender failed before connecting");
-      }
       continue;
     }
     for (;;) {
@@ -273,8 +285,9 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
   ::poll(&report_poll, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
   uint64_t report[3] = {0, 0, 0};
   ssize_t n = ::read(report_rd.get(), report, sizeof report);
-  reap(child, n != sizeof report);
   if (n != sizeof report) throw std::runtime_error("TCP sender did not report");
+  reap(child, false);
+  guard.reaped();
   result.sent = report[0];
   result.sender_segs_out = report[1];
   result.sender_segs_in = report[2];
