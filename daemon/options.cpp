@@ -110,7 +110,7 @@ static Result<double> parse_interval(const std::string& text, const std::string&
   double value = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0.1 || value > 86400)
     return Error{where + ": interval '" + text + "' must be a number of seconds in 0.1..86400",
-                 EINVAL, {}};
+                  0, {}};
   return value;
 }
 
@@ -121,7 +121,7 @@ static Result<uint32_t> parse_count(const std::string& text, const std::string& 
   unsigned long long value = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno != 0 || value < 1 || value > max || text[0] == '-')
     return Error{where + ": '" + text + "' must be an integer in 1.." + std::to_string(max),
-                 EINVAL, {}};
+                  0, {}};
   return static_cast<uint32_t>(value);
 }
 
@@ -133,7 +133,7 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
     return error;
   }
   const json::value& root = parsed.value();
-  if (!root.is_object()) return Error{path + ": the config must be a JSON object", EINVAL, {}};
+  if (!root.is_object()) return Error{path + ": the config must be a JSON object", 0, {}};
   const json::object& object = root.get_object();
 
   static const std::set<std::string> known = {
@@ -141,7 +141,7 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
       "interval", "max_flows", "max_whitelist", "xdp_generic", "log_file", "object_file"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
-      return Error{path + ": unknown key '" + std::string(member.key()) + "'", EINVAL, {}};
+      return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
   }
   auto field = [&](const char* name) -> const json::value* { return object.if_contains(name); };
   auto text = [&](const char* name, std::string& out, bool nullable) -> Result<void> {
@@ -151,14 +151,14 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
       out.clear();
       return ok();
     }
-    if (!v->is_string()) return Error{path + ": '" + name + "' must be a string", EINVAL, {}};
+    if (!v->is_string()) return Error{path + ": '" + name + "' must be a string", 0, {}};
     out = std::string(v->get_string());
     return ok();
   };
   auto flag = [&](const char* name, bool& out) -> Result<void> {
     const json::value* v = field(name);
     if (!v) return ok();
-    if (!v->is_bool()) return Error{path + ": '" + name + "' must be true or false", EINVAL, {}};
+    if (!v->is_bool()) return Error{path + ": '" + name + "' must be true or false", 0, {}};
     out = v->get_bool();
     return ok();
   };
@@ -171,7 +171,7 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
     if (!result) return result.error();
   }
   if (const json::value* v = field("interval")) {
-    if (!v->is_number()) return Error{path + ": 'interval' must be a number", EINVAL, {}};
+    if (!v->is_number()) return Error{path + ": 'interval' must be a number", 0, {}};
     auto interval = parse_interval(json::serialize(*v), path);
     if (!interval) return interval.error();
     opts.interval = interval.value();
@@ -180,7 +180,7 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
                                  std::tuple{"max_whitelist", &opts.max_whitelist, 1u << 20}}) {
     if (const json::value* v = field(name)) {
       if (!v->is_number())
-        return Error{path + ": '" + std::string(name) + "' must be an integer", EINVAL, {}};
+        return Error{path + ": '" + std::string(name) + "' must be an integer", 0, {}};
       auto count = parse_count(json::serialize(*v), path + ": " + name, max);
       if (!count) return count.error();
       *slot = count.value();
@@ -269,16 +269,16 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       case 'V': opts.action = Action::Version; break;
       case 'h': opts.action = Action::Help; break;
       case ':':
-        return Error{"option '" + std::string(argv[optind - 1]) + "' needs a value", EINVAL, {}};
+        return Error{"option '" + std::string(argv[optind - 1]) + "' needs a value", 0, {}};
       default:
-        return Error{"unknown option '" + std::string(argv[optind - 1]) + "'", EINVAL, {}};
+        return Error{"unknown option '" + std::string(argv[optind - 1]) + "'", 0, {}};
     }
   }
   int positional = argc - optind;
   if (positional > 3)
     return Error{"too many arguments (expected IFACE [OUTPUT [WHITELIST]]): '" +
                      std::string(argv[optind + 3]) + "'",
-                 EINVAL, {}};
+                  0, {}};
   if (positional >= 1) opts.interface = argv[optind];
   if (positional >= 2) opts.output_file = argv[optind + 1];
   if (positional >= 3) opts.whitelist_file = argv[optind + 2];
@@ -289,12 +289,12 @@ Result<void> finalize_options(DaemonOptions& opts) {
   if (opts.interface.empty())
     return Error{"no interface given (usage: netacctd [OPTIONS] IFACE [OUTPUT [WHITELIST]]; "
                  "'make run' starts a demo)",
-                 EINVAL, {}};
+                  0, {}};
   if (opts.interface.size() >= IFNAMSIZ || opts.interface.find('/') != std::string::npos)
-    return Error{"interface name '" + opts.interface + "' is not valid", EINVAL, {}};
+    return Error{"interface name '" + opts.interface + "' is not valid", 0, {}};
   if (opts.tag.empty()) opts.tag = derive_tag(opts.netns, opts.interface);
   if (std::string reason = pin::tag_error(opts.tag); !reason.empty())
-    return Error{reason, EINVAL, {}};
+    return Error{reason, 0, {}};
   if (opts.log_dir.empty()) opts.log_dir = default_log_dir();
   if (opts.config_dir.empty()) opts.config_dir = default_config_dir();
   if (opts.pin_base.empty()) opts.pin_base = pin::kDefaultBase;

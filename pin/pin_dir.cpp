@@ -60,7 +60,7 @@ std::vector<std::string> list_tags(const std::string& base) {
 }
 
 Result<PinDir> PinDir::open(const std::string& tag, const std::string& base) {
-  if (std::string reason = tag_error(tag); !reason.empty()) return Error{reason, EINVAL, {}};
+  if (std::string reason = tag_error(tag); !reason.empty()) return Error{reason, 0, {}};
   // Only a base on the real bpffs mount point may need the mount made.
   if (base.rfind(kBpffsRoot, 0) == 0) {
     if (auto mounted = ensure_bpffs(); !mounted) return mounted.error();
@@ -73,7 +73,7 @@ Result<PinDir> PinDir::open(const std::string& tag, const std::string& base) {
 }
 
 Result<PinDir> PinDir::open_existing(const std::string& tag, const std::string& base) {
-  if (std::string reason = tag_error(tag); !reason.empty()) return Error{reason, EINVAL, {}};
+  if (std::string reason = tag_error(tag); !reason.empty()) return Error{reason, 0, {}};
   std::string path = base + "/" + tag;
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return make_error("open pin directory", errno, path);

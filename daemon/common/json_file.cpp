@@ -29,7 +29,7 @@ Result<boost::json::value> parse_json_text(const std::string& text, const std::s
     }
     return Error{file + ":" + std::to_string(line) + ":" + std::to_string(column) +
                      ": invalid JSON: " + ec.message(),
-                 EINVAL, {}};
+                  0, {}};
   }
   return parser.release();
 }

@@ -44,10 +44,10 @@ static Result<json::value> read_store(const std::string& path) {
 }
 
 static Result<void> check_shape(const json::value& file, const std::string& path) {
-  if (!file.is_object()) return Error{path + ": top level must be an object", EINVAL, {}};
+  if (!file.is_object()) return Error{path + ": top level must be an object", 0, {}};
   const json::value* sources = file.get_object().if_contains("sources");
   if (sources && !sources->is_array())
-    return Error{path + ": 'sources' must be an array", EINVAL, {}};
+    return Error{path + ": 'sources' must be an array", 0, {}};
   return ok();
 }
 

@@ -182,7 +182,7 @@ struct Reader {
   std::string where;
 
   Error error(const std::string& field, const std::string& what) const {
-    return Error{file + ": " + where + field + " " + what, EINVAL, {}};
+    return Error{file + ": " + where + field + " " + what, 0, {}};
   }
   Result<uint64_t> number(const json::object& object, const char* field) const {
     const json::value* v = object.if_contains(field);
