@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Pinned maps outlive a Datapath: a second one adopts them and harvests what
+// the first counted; an incompatible pin directory is refused with the
+// cleanup instruction; an existing directory's capacities win.
+#include <bpf/bpf.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "tests/bpf/expect.hpp"
+#include "tests/support/packet.hpp"
+
+using namespace netacct;
+using namespace netacct::test;
+
+namespace {
+
+// A private pin base under the real bpffs, removed on scope exit even when
+// a REQUIRE throws. Never the daemon's /sys/fs/bpf/netacct.
+class PinBase {
+ public:
+  PinBase() {
+    static int counter = 0;
+    path_ = "/sys/fs/bpf/netacct-test-" + std::to_string(::getpid()) + "-" +
+            std::to_string(counter++);
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ~PinBase() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  PinBase(const PinBase&) = delete;
+  PinBase& operator=(const PinBase&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+DatapathOptions pinned(const PinBase& base, uint32_t flows = 64, uint32_t whitelist = 16) {
+  DatapathOptions options;
+  options.tag = "pin";
+  options.pin_base = base.path();
+  options.pin = true;
+  options.flow_capacity = flows;
+  options.whitelist_capacity = whitelist;
+  return options;
+}
+
+std::unique_ptr<Datapath> open_ok(const DatapathOptions& options) {
+  auto opened = Datapath::open(options);
+  if (!opened) FAIL("Datapath::open: ", opened.error().message());
+  return std::move(opened.value());
+}
+
+// Runs a frame through one of a Datapath's programs (no fixture: the
+// Datapath here is pinned).
+void run_xdp(Datapath& dp, const std::vector<uint8_t>& frame, uint32_t repeat) {
+  std::vector<uint8_t> data = frame, out(frame.size() + 256);
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data.data(),
+              .data_out = out.data(), .data_size_in = static_cast<uint32_t>(data.size()),
+              .data_size_out = static_cast<uint32_t>(out.size()),
+              .repeat = static_cast<int>(repeat));
+  REQUIRE(bpf_prog_test_run_opts(dp.xdp_ingress_fd(), &opts) == 0);
+  CHECK(opts.retval == kXdpPass);
+}
+
+Delta harvest_ok(Harvester& harvester) {
+  auto delta = harvester.harvest();
+  if (!delta) FAIL("harvest: ", delta.error().message());
+  return std::move(delta.value());
+}
+
+uint32_t max_entries(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  REQUIRE(bpf_obj_get_info_by_fd(fd, &info, &len) == 0);
+  return info.max_entries;
+}
+
+const Packet kPacket = build_packet({.src = "10.5.0.2", .dst = "10.5.0.1",
+                                     .protocol = IPPROTO_TCP, .payload = 60});  // 100 IP bytes
+
+}  // namespace
+
+TEST_CASE("A second Datapath adopts the pinned maps and harvests the first one's counts") {
+  PinBase base;
+  auto first = open_ok(pinned(base));
+  CHECK_FALSE(first->adopted());
+  CHECK(first->pin_path() == base.path() + "/pin");
+  for (const char* name : {"flows_a", "flows_b", "active_flows", "whitelist", "meta",
+                           "prog_xdp_in", "prog_tc_in", "prog_tc_eg"})
+    CHECK_MESSAGE(std::filesystem::exists(first->pin_path() + "/" + name), name);
+
+  {
+    Harvester harvester(*first);
+    run_xdp(*first, kPacket.frame, 3);
+    Expected want;
+    want.flows = {{"10.5.0.1", "10.5.0.2", IPPROTO_TCP, rx(3, 300)}};
+    want.packets_sent = 3;
+    check_delta(harvest_ok(harvester), want);  // leaves flows_b active
+  }
+  run_xdp(*first, kPacket.frame, 7);  // counted, not yet harvested
+  first.reset();                     // the "daemon" goes away; the pins stay
+
+  auto second = open_ok(pinned(base));
+  CHECK(second->adopted());
+  run_xdp(*second, kPacket.frame, 2);
+  Harvester harvester(*second);
+  REQUIRE(harvester.active_index().value() == 1);
+  Expected want;
+  want.flows = {{"10.5.0.1", "10.5.0.2", IPPROTO_TCP, rx(9, 900)}};
+  want.packets_sent = 9;
+  check_delta(harvest_ok(harvester), want);
+  CHECK(harvest_ok(harvester).empty());
+}
+
+TEST_CASE("Two live Datapaths on one tag count into the same maps") {
+  PinBase base;
+  auto first = open_ok(pinned(base));
+  auto second = open_ok(pinned(base));
+  CHECK(second->adopted());
+  run_xdp(*first, kPacket.frame, 4);   // the old programs (still attached somewhere)
+  run_xdp(*second, kPacket.frame, 5);  // the new ones
+  Harvester harvester(*second);
+  Expected want;
+  want.flows = {{"10.5.0.1", "10.5.0.2", IPPROTO_TCP, rx(9, 900)}};
+  want.packets_sent = 9;
+  check_delta(harvest_ok(harvester), want);
+}
+
+TEST_CASE("A pin directory of another layout version is refused with the cleanup command") {
+  PinBase base;
+  {
+    auto first = open_ok(pinned(base));
+    netacct_meta meta{};
+    uint32_t zero = 0;
+    REQUIRE(bpf_map_lookup_elem(first->meta_fd(), &zero, &meta) == 0);
+    CHECK(meta.layout_version == NETACCT_LAYOUT_VERSION);
+    meta.layout_version = NETACCT_LAYOUT_VERSION + 1;
+    REQUIRE(bpf_map_update_elem(first->meta_fd(), &zero, &meta, BPF_ANY) == 0);
+  }
+  auto second = Datapath::open(pinned(base));
+  REQUIRE_FALSE(second);
+  std::string message = second.error().message();
+  INFO(message);
+  CHECK(message.find("netacct-cleanup") != std::string::npos);
+  CHECK(message.find("layout v" + std::to_string(NETACCT_LAYOUT_VERSION + 1)) !=
+        std::string::npos);
+  // Refusing must not have touched the pins.
+  CHECK(std::filesystem::exists(base.path() + "/pin/flows_a"));
+}
+
+TEST_CASE("A pin directory with maps but no meta is refused with the cleanup command") {
+  PinBase base;
+  open_ok(pinned(base)).reset();
+  REQUIRE(std::filesystem::remove(base.path() + "/pin/meta"));
+  auto again = Datapath::open(pinned(base));
+  REQUIRE_FALSE(again);
+  INFO(again.error().message());
+  CHECK(again.error().message().find("netacct-cleanup") != std::string::npos);
+}
+
+TEST_CASE("The capacities of an existing pin directory win over requested ones") {
+  PinBase base;
+  auto first = open_ok(pinned(base, 32, 8));
+  auto second = open_ok(pinned(base, 64, 16));
+  CHECK(second->adopted());
+  CHECK(second->flow_capacity() == 32);
+  CHECK(second->whitelist_capacity() == 8);
+  CHECK(max_entries(second->flows_fd(0)) == 32 + NETACCT_BUCKET_COUNT);
+  CHECK(max_entries(second->flows_fd(1)) == 32 + NETACCT_BUCKET_COUNT);
+  CHECK(max_entries(second->whitelist_fd()) == 8);
+  // And the datapath really holds 32 flows, not 64.
+  for (uint32_t i = 0; i < 40; i++) {
+    Packet p = build_packet({.src = "10.6.0." + std::to_string(i + 1), .dst = "10.5.0.1",
+                             .protocol = IPPROTO_UDP, .payload = 12});  // 40 IP bytes
+    run_xdp(*second, p.frame, 1);
+  }
+  Harvester harvester(*second);
+  Delta delta = harvest_ok(harvester);
+  CHECK(delta.flows.size() == 32);
+  CHECK(delta.buckets[NETACCT_BUCKET_OVERFLOW_V4] == rx(8, 8 * 40));
+  CHECK(packets_of(delta.flow_total()) + packets_of(delta.bucket_total()) == 40);
+}
