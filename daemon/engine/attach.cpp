@@ -1,84 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
+// XDP half of attach.hpp, plus attach_all/detach_all/query_attachments.
+// The XDP attachment is a bpf_link pinned in the tag's directory; its
+// program is updated in place on re-attach (see attach_tc.cpp for TC).
 #include "attach.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
-#include <net/if.h>
 #include <unistd.h>
 
-#include <cstdarg>
 #include <cstring>
 #include <optional>
 
 #include "../common/log.hpp"
 #include "../common/unique_fd.hpp"
+#include "attach_util.hpp"
 #include "netns.hpp"
 
 namespace netacct {
 
+using namespace attach_detail;
+
 namespace {
-
-// Program names as the kernel stores them (BPF_OBJ_NAME_LEN = 16 fits them).
-constexpr const char* kTcIngressName = "netacct_tc_in";
-constexpr const char* kTcEgressName = "netacct_tc_eg";
-
-// libbpf prints the kernel's extended ack for every failed netlink request,
-// including the ones we expect ("no such filter" from a query, "exists" from
-// creating clsact). While a QuietNetlink lives, those lines are dropped and
-// everything else still reaches the installed printer. libbpf's print hook
-// takes no user pointer, so the previous printer has to live in a static;
-// the engine runs on one thread.
-libbpf_print_fn_t g_outer_print = nullptr;
-
-int drop_netlink_acks(libbpf_print_level level, const char* format, va_list args) {
-  if (std::strstr(format, "Kernel error message") != nullptr) return 0;
-  return g_outer_print ? g_outer_print(level, format, args) : 0;
-}
-
-class QuietNetlink {
- public:
-  QuietNetlink() : previous_(libbpf_set_print(drop_netlink_acks)) {
-    // Nested scopes see our own hook as "previous": keep the real one.
-    if (previous_ != drop_netlink_acks) g_outer_print = previous_;
-  }
-  ~QuietNetlink() { libbpf_set_print(previous_); }
-  QuietNetlink(const QuietNetlink&) = delete;
-  QuietNetlink& operator=(const QuietNetlink&) = delete;
-
- private:
-  libbpf_print_fn_t previous_;
-};
-
-std::string namespace_name(const Interface& iface) {
-  return iface.netns.empty() ? "the current network namespace"
-                             : "network namespace '" + iface.netns + "'";
-}
-
-// "interface 'veth0' in network namespace 'blue'": the context of every error.
-std::string describe(const Interface& iface) {
-  return "interface '" + iface.name + "' in " + namespace_name(iface);
-}
-
-// Must run inside the interface's namespace (ifindexes are per namespace).
-Result<int> index_in_scope(const Interface& iface) {
-  unsigned index = ::if_nametoindex(iface.name.c_str());
-  if (index == 0) {
-    int err = errno == ENXIO ? ENODEV : errno;
-    return Error{"interface '" + iface.name + "' not found in " + namespace_name(iface), err, {}};
-  }
-  return static_cast<int>(index);
-}
-
-Result<std::string> prog_name(uint32_t prog_id) {
-  UniqueFd fd(bpf_prog_get_fd_by_id(prog_id));
-  if (!fd) return make_error("open program", errno, "id " + std::to_string(prog_id));
-  bpf_prog_info info{};
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0)
-    return make_error("inspect program", errno, "id " + std::to_string(prog_id));
-  return std::string(info.name, strnlen(info.name, sizeof info.name));
-}
 
 // ---- XDP -------------------------------------------------------------------
 
@@ -135,51 +78,6 @@ Result<std::optional<PinnedLink>> open_pinned_link(const std::string& path) {
 }
 
 std::string link_path(const std::string& pin_path) { return pin_path + "/" + pin::kLinkXdp; }
-
-// ---- TC --------------------------------------------------------------------
-
-bpf_tc_attach_point attach_point(TcDirection direction) {
-  return direction == TcDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-}
-
-const char* our_prog_name(TcDirection direction) {
-  return direction == TcDirection::Ingress ? kTcIngressName : kTcEgressName;
-}
-
-std::string tc_context(const Interface& iface, TcDirection direction) {
-  return describe(iface) + ", tc " + to_string(direction);
-}
-
-// What sits at our handle and priority: nothing, our program, or another.
-struct TcSlot {
-  uint32_t prog_id = 0;  // 0: no filter there
-  std::string name;
-  bool ours = false;
-};
-
-Result<TcSlot> query_tc_slot(int ifindex, const Interface& iface, TcDirection direction) {
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(direction));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  int err;
-  {
-    QuietNetlink quiet;
-    err = bpf_tc_query(&hook, &opts);
-  }
-  // ENOENT: no such filter; EINVAL: no clsact qdisc, so no filter either.
-  if (err == -ENOENT || err == -EINVAL) return TcSlot{};
-  if (err != 0) return make_error("query tc filter", err, tc_context(iface, direction));
-  TcSlot slot;
-  slot.prog_id = opts.prog_id;
-  auto name = prog_name(opts.prog_id);
-  if (!name) return name.error();
-  slot.name = name.value();
-  slot.ours = slot.name == our_prog_name(direction);
-  return slot;
-}
-
-int tc_prog_fd(const Datapath& datapath, TcDirection direction) {
-  return direction == TcDirection::Ingress ? datapath.tc_ingress_fd() : datapath.tc_egress_fd();
-}
 
 }  // namespace
 
@@ -300,69 +198,6 @@ Result<void> detach_xdp(const std::string& pin_path, const Interface& iface) {
   return ok();
 }
 
-Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction) {
-  auto scope = NetnsScope::enter(iface.netns);
-  if (!scope) return scope.error();
-  auto index = index_in_scope(iface);
-  if (!index) return index.error();
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = index.value(), .attach_point = attach_point(direction));
-  // clsact may already be there (ours from a previous run, or someone
-  // else's carrying their filters): use it as it is.
-  int created;
-  {
-    QuietNetlink quiet;
-    created = bpf_tc_hook_create(&hook);
-  }
-  if (created != 0 && created != -EEXIST)
-    return make_error("create clsact qdisc", created, tc_context(iface, direction));
-
-  auto slot = query_tc_slot(index.value(), iface, direction);
-  if (!slot) return slot.error();
-  if (slot->prog_id != 0 && !slot->ours) {
-    return Error{"a filter that is not netacct's (program '" + slot->name +
-                     "') holds netacct's tc handle and priority",
-                 EBUSY, tc_context(iface, direction)};
-  }
-  // REPLACE swaps the program of an existing filter of ours in one netlink
-  // request: no packet passes uncounted and no second filter appears.
-  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = tc_prog_fd(datapath, direction),
-              .flags = BPF_TC_F_REPLACE, .handle = kTcHandle, .priority = kTcPriority);
-  if (int err = bpf_tc_attach(&hook, &opts); err != 0)
-    return make_error("attach tc filter", err, tc_context(iface, direction));
-  NA_INFO("%s: tc %s filter %s", describe(iface).c_str(), to_string(direction),
-          slot->prog_id != 0 ? "replaced in place" : "attached");
-  return ok();
-}
-
-Result<void> detach_tc(const Interface& iface, TcDirection direction) {
-  auto scope = NetnsScope::enter(iface.netns);
-  if (!scope) {
-    // No namespace, no interface, no filter: nothing left to detach.
-    NA_INFO("%s", scope.error().message().c_str());
-    return ok();
-  }
-  auto index = index_in_scope(iface);
-  if (!index) {
-    NA_INFO("%s: nothing to detach", index.error().message().c_str());
-    return ok();
-  }
-  auto slot = query_tc_slot(index.value(), iface, direction);
-  if (!slot) return slot.error();
-  if (slot->prog_id == 0) return ok();
-  if (!slot->ours) {
-    NA_WARN("%s: filter at netacct's handle runs '%s', not netacct: left in place",
-            tc_context(iface, direction).c_str(), slot->name.c_str());
-    return ok();
-  }
-  // Only our filter goes; the clsact qdisc stays, other filters may use it.
-  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = index.value(), .attach_point = attach_point(direction));
-  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-  if (int err = bpf_tc_detach(&hook, &opts); err != 0 && err != -ENOENT)
-    return make_error("detach tc filter", err, tc_context(iface, direction));
-  NA_INFO("%s: tc %s filter detached", describe(iface).c_str(), to_string(direction));
-  return ok();
-}
-
 Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface,
                                 IngressMode ingress) {
   AttachReport report;
@@ -388,8 +223,11 @@ Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface
 
 Result<void> detach_all(const std::string& pin_path, const Interface& iface) {
   // Try every part even when one fails, and report the first failure.
-  Result<void> results[] = {detach_xdp(pin_path, iface), detach_tc(iface, TcDirection::Ingress),
-                            detach_tc(iface, TcDirection::Egress)};
+  // Only this tag's filters: another tag's on the same slot stays.
+  uint32_t owner = owner_map_id(pin_path);
+  Result<void> results[] = {detach_xdp(pin_path, iface),
+                            detach_tc_owned(iface, TcDirection::Ingress, owner),
+                            detach_tc_owned(iface, TcDirection::Egress, owner)};
   for (Result<void>& result : results)
     if (!result) return result;
   return ok();
@@ -414,7 +252,7 @@ Result<AttachStatus> query_attachments(const std::string& pin_path, const Interf
     }
   }
   for (TcDirection direction : {TcDirection::Ingress, TcDirection::Egress}) {
-    auto slot = query_tc_slot(index.value(), iface, direction);
+    auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(pin_path));
     if (!slot) return slot.error();
     (direction == TcDirection::Ingress ? status.tc_ingress : status.tc_egress) = slot->ours;
   }

@@ -3,8 +3,9 @@
 // (before ours) and on egress (after ours) survives our attach and detach
 // untouched, the clsact qdisc stays, and our detach removes exactly our two
 // filters. A foreign filter squatting on our handle/priority is refused,
-// never overwritten or removed. The foreign filters are installed with the
-// `tc` tool (the kernel only has cls_bpf here), running the empty program.
+// never overwritten or removed, and so is another netacct tag's filter.
+// Foreign filters are installed with the `tc` tool (the kernel here only
+// has cls_bpf), running the empty program.
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -101,6 +102,37 @@ TEST_CASE("a foreign filter at our handle and priority is neither replaced nor r
   auto status = query_attachments(datapath->pin_path(), iface_b(topo));
   IT_REQUIRE_OK(status);
   CHECK_FALSE(status->tc_ingress);
+}
+
+}  // namespace netacct::test
+
+namespace netacct::test {
+
+TEST_CASE("a second tag on the same interface is refused and cannot detach the first") {
+  Topology topo;
+  TagGuard first_tag("owner1");
+  TagGuard second_tag("owner2");
+  auto first = open_datapath(first_tag.tag());
+  auto second = open_datapath(second_tag.tag());
+  IT_REQUIRE_OK(attach_all(*first, iface_a(topo), IngressMode::Tc));
+  auto refused = attach_tc(*second, iface_a(topo), TcDirection::Egress);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().err == EBUSY);
+  CHECK(refused.error().message().find("another netacct tag") != std::string::npos);
+
+  IT_REQUIRE_OK(detach_all(second->pin_path(), iface_a(topo)));
+  auto status = query_attachments(first->pin_path(), iface_a(topo));
+  IT_REQUIRE_OK(status);
+  CHECK(status->tc_ingress);
+  CHECK(status->tc_egress);
+  // Seen from the second tag, nothing of its own is attached.
+  auto other = query_attachments(second->pin_path(), iface_a(topo));
+  IT_REQUIRE_OK(other);
+  CHECK_FALSE(other->tc_ingress);
+  CHECK_FALSE(other->tc_egress);
+  Harvester harvester(*first);
+  exchange_and_check(topo, harvester, true, 43100);
+  IT_REQUIRE_OK(detach_all(first->pin_path(), iface_a(topo)));
 }
 
 }  // namespace netacct::test

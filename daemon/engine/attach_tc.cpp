@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// TC half of attach.hpp. Our filters sit at a fixed handle and priority in
+// clsact; they are identified by that slot, the program's name and the
+// tag's active_flows map, never by "every filter in this direction", so a
+// foreign filter on the same interface is never touched.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <vector>
+
+#include "../common/log.hpp"
+#include "../common/unique_fd.hpp"
+#include "attach.hpp"
+#include "attach_util.hpp"
+#include "netns.hpp"
+
+namespace netacct {
+
+using namespace attach_detail;
+
+namespace {
+
+bpf_tc_attach_point attach_point(TcDirection direction) {
+  return direction == TcDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+}
+
+// Program names as the kernel stores them (BPF_OBJ_NAME_LEN = 16 fits them).
+const char* our_prog_name(TcDirection direction) {
+  return direction == TcDirection::Ingress ? "netacct_tc_in" : "netacct_tc_eg";
+}
+
+std::string tc_context(const Interface& iface, TcDirection direction) {
+  return describe(iface) + ", tc " + to_string(direction);
+}
+
+// True if the program uses map `map`: the test for "loaded by this tag".
+Result<bool> prog_uses_map(uint32_t prog_id, uint32_t map) {
+  UniqueFd fd(bpf_prog_get_fd_by_id(prog_id));
+  if (!fd) return make_error("open program", errno, "id " + std::to_string(prog_id));
+  std::vector<uint32_t> ids(64);
+  bpf_prog_info info{};
+  info.nr_map_ids = static_cast<uint32_t>(ids.size());
+  info.map_ids = reinterpret_cast<uint64_t>(ids.data());
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0)
+    return make_error("inspect program", errno, "id " + std::to_string(prog_id));
+  for (uint32_t i = 0; i < info.nr_map_ids && i < ids.size(); i++)
+    if (ids[i] == map) return true;
+  return false;
+}
+
+int tc_prog_fd(const Datapath& datapath, TcDirection direction) {
+  return direction == TcDirection::Ingress ? datapath.tc_ingress_fd() : datapath.tc_egress_fd();
+}
+
+}  // namespace
+
+namespace attach_detail {
+
+Result<TcSlot> query_tc_slot(int ifindex, const Interface& iface, TcDirection direction,
+                             uint32_t owner) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = attach_point(direction));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  int err;
+  {
+    QuietNetlink quiet;
+    err = bpf_tc_query(&hook, &opts);
+  }
+  // ENOENT: no such filter; EINVAL: no clsact qdisc, so no filter either.
+  if (err == -ENOENT || err == -EINVAL) return TcSlot{};
+  if (err != 0) return make_error("query tc filter", err, tc_context(iface, direction));
+  TcSlot slot;
+  slot.prog_id = opts.prog_id;
+  auto name = prog_name(opts.prog_id);
+  if (!name) return name.error();
+  slot.name = name.value();
+  slot.netacct = slot.name == our_prog_name(direction);
+  slot.ours = slot.netacct;
+  if (slot.netacct && owner != 0) {
+    auto uses = prog_uses_map(slot.prog_id, owner);
+    if (!uses) return uses.error();
+    slot.ours = uses.value();
+  }
+  return slot;
+}
+
+Result<void> detach_tc_owned(const Interface& iface, TcDirection direction, uint32_t owner) {
+  auto scope = NetnsScope::enter(iface.netns);
+  if (!scope) {
+    // No namespace, no interface, no filter: nothing left to detach.
+    NA_INFO("%s: nothing to detach", scope.error().message().c_str());
+    return ok();
+  }
+  auto index = index_in_scope(iface);
+  if (!index) {
+    NA_INFO("%s: nothing to detach", index.error().message().c_str());
+    return ok();
+  }
+  auto slot = query_tc_slot(index.value(), iface, direction, owner);
+  if (!slot) return slot.error();
+  if (slot->prog_id == 0) return ok();
+  if (!slot->ours) {
+    NA_WARN("%s: the filter at netacct's handle runs '%s'%s: left in place",
+            tc_context(iface, direction).c_str(), slot->name.c_str(),
+            slot->netacct ? " of another netacct tag" : ", not netacct");
+    return ok();
+  }
+  // Only our filter goes; the clsact qdisc stays, other filters may use it.
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = index.value(), .attach_point = attach_point(direction));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  if (int err = bpf_tc_detach(&hook, &opts); err != 0 && err != -ENOENT)
+    return make_error("detach tc filter", err, tc_context(iface, direction));
+  NA_INFO("%s: tc %s filter detached", describe(iface).c_str(), to_string(direction));
+  return ok();
+}
+
+}  // namespace attach_detail
+
+Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction) {
+  auto scope = NetnsScope::enter(iface.netns);
+  if (!scope) return scope.error();
+  auto index = index_in_scope(iface);
+  if (!index) return index.error();
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = index.value(), .attach_point = attach_point(direction));
+  // clsact may already be there (ours from a previous run, or someone
+  // else's carrying their filters): use it as it is.
+  int created;
+  {
+    QuietNetlink quiet;
+    created = bpf_tc_hook_create(&hook);
+  }
+  if (created != 0 && created != -EEXIST)
+    return make_error("create clsact qdisc", created, tc_context(iface, direction));
+
+  auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(datapath));
+  if (!slot) return slot.error();
+  if (slot->prog_id != 0 && !slot->ours) {
+    // Both tags would share one handle: the second would silently take
+    // over the first one's counting. Refuse instead.
+    return Error{slot->netacct ? std::string("another netacct tag already counts here (its "
+                                             "filter holds netacct's tc handle and priority)")
+                               : "a filter that is not netacct's (program '" + slot->name +
+                                     "') holds netacct's tc handle and priority",
+                 EBUSY, tc_context(iface, direction)};
+  }
+  // REPLACE swaps the program of an existing filter of ours in one netlink
+  // request: no packet passes uncounted and no second filter appears.
+  LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = tc_prog_fd(datapath, direction),
+              .flags = BPF_TC_F_REPLACE, .handle = kTcHandle, .priority = kTcPriority);
+  if (int err = bpf_tc_attach(&hook, &opts); err != 0)
+    return make_error("attach tc filter", err, tc_context(iface, direction));
+  NA_INFO("%s: tc %s filter %s", describe(iface).c_str(), to_string(direction),
+          slot->prog_id != 0 ? "replaced in place" : "attached");
+  return ok();
+}
+
+Result<void> detach_tc(const Interface& iface, TcDirection direction) {
+  return detach_tc_owned(iface, direction, 0);
+}
+
+}  // namespace netacct
