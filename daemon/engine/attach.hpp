@@ -48,8 +48,12 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface,
 // Removes our XDP link (unpinning it); no-op when none.
 Result<void> detach_xdp(const std::string& pin_path, const Interface& iface);
 
+// Replaces this tag's filter in place. EBUSY when our handle/priority holds
+// a foreign filter or another tag's (its program uses other maps).
 Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction);
-// Removes our filter only (checked by handle, priority and program name).
+// Removes our filter only (checked by handle, priority and program name;
+// detach_all also checks the tag through its pinned maps). A missing
+// interface or namespace is not an error: the filter went with it.
 Result<void> detach_tc(const Interface& iface, TcDirection direction);
 
 // Attaches everything for the chosen ingress mode plus TC egress; when the
