@@ -114,7 +114,7 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 		return; /* only before user space fills the slot: nothing to count into */
 
 	struct packet_info info = {};
-	int parsed = parse_frame(data, data_end, frame_len, &info);
+	int parsed = parse_frame(data, data_end, frame_len, gso_size != 0, &info);
 
 	/* Frames without a (valid) IP layer are counted by their frame bytes. */
 	if (parsed == PARSE_NON_IP) {

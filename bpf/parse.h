@@ -70,7 +70,7 @@ static __always_inline int is_vlan_proto(__be16 proto)
 }
 
 static __always_inline int parse_ipv4(void *data, void *data_end, __u32 offset,
-				      __u64 frame_len, struct packet_info *info)
+				      __u64 frame_len, int gso, struct packet_info *info)
 {
 	struct iphdr *iph = data + offset;
 
@@ -85,6 +85,9 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 offset,
 		return PARSE_MALFORMED;
 
 	__u32 total_len = bpf_ntohs(iph->tot_len);
+	/* IPv4 BIG TCP: a GSO packet above 64 KiB says 0; the skb has the length. */
+	if (total_len == 0 && gso && frame_len > offset)
+		total_len = frame_len - offset;
 	if (total_len < header_len)
 		return PARSE_MALFORMED;
 	if (frame_len < offset + (__u64)total_len)
@@ -109,7 +112,7 @@ static __always_inline int is_ipv6_ext(__u8 nexthdr)
 }
 
 static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
-				      __u64 frame_len, struct packet_info *info)
+				      __u64 frame_len, int gso, struct packet_info *info)
 {
 	struct ipv6hdr *ip6h = data + offset;
 
@@ -120,8 +123,11 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
 
 	__u32 payload_len = bpf_ntohs(ip6h->payload_len);
 	__u32 total_len = sizeof(*ip6h) + payload_len;
-	/* A jumbogram says 0 here (RFC 2675): its length is the frame's. */
-	if (payload_len == 0 && ip6h->nexthdr == IPPROTO_HOPOPTS && frame_len > offset)
+	/*
+	 * A jumbogram says 0 here (RFC 2675), and so does an IPv6 BIG TCP GSO
+	 * packet without the jumbo option: its length is the frame's.
+	 */
+	if (payload_len == 0 && (ip6h->nexthdr == IPPROTO_HOPOPTS || gso) && frame_len > offset)
 		total_len = frame_len - offset;
 	if (frame_len < offset + (__u64)total_len)
 		return PARSE_MALFORMED;
@@ -181,9 +187,10 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
 
 /*
  * frame_len is the whole frame's length (it may exceed data_end - data when
- * the packet is not linear); it is used only to detect truncated IP packets.
+ * the packet is not linear); it is used only to detect truncated IP packets,
+ * and for a GSO packet (gso non-zero) whose IP length field is 0.
  */
-static __always_inline int parse_frame(void *data, void *data_end, __u64 frame_len,
+static __always_inline int parse_frame(void *data, void *data_end, __u64 frame_len, int gso,
 				       struct packet_info *info)
 {
 	struct ethhdr *eth = data;
@@ -207,9 +214,9 @@ static __always_inline int parse_frame(void *data, void *data_end, __u64 frame_l
 	}
 
 	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(data, data_end, offset, frame_len, info);
+		return parse_ipv4(data, data_end, offset, frame_len, gso, info);
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(data, data_end, offset, frame_len, info);
+		return parse_ipv6(data, data_end, offset, frame_len, gso, info);
 	/* Includes frames with a third VLAN tag: we do not look deeper. */
 	return PARSE_NON_IP;
 }

@@ -119,6 +119,12 @@ TEST_CASE("Truncated or invalid L2/L3 headers go to the malformed bucket by fram
              put16(p.frame, l3 + 2, 19);
              return p.frame;
            }},
+          // 0 is valid only on a GSO packet (BIG TCP, see test_gso.cpp).
+          {"IPv4 tot_len 0 without GSO", [&] {
+             Packet p = v4;
+             put16(p.frame, l3 + 2, 0);
+             return p.frame;
+           }},
           {"IPv4 tot_len 20 < IHL 6 header", [&] {
              Packet p = build_packet({.src = "10.2.0.2", .dst = "10.2.0.1", .ipv4_options = 4});
              put16(p.frame, l3 + 2, 20);

@@ -123,3 +123,33 @@ TEST_CASE("The same frame without GSO metadata is one packet") {
   want.packets_sent = 2;
   check_delta(fx.harvest(), want);
 }
+
+TEST_CASE("A BIG TCP super-packet (length field 0) counts from the skb length") {
+  // Above 64 KiB, IPv4 BIG TCP (Linux 6.3+) leaves tot_len 0 and IPv6 BIG
+  // TCP payload_len 0; the kernel then takes the length from the skb
+  // (iph_totlen, ipv6_payload_len). The test run's data is limited to a
+  // page, so a small super-packet with the length field zeroed stands in.
+  BpfFixture fx;
+  for (bool v6 : {false, true}) {
+    for (Hook hook : {Hook::TcEgress, Hook::TcIngress}) {
+      INFO(std::string(v6 ? "IPv6" : "IPv4"), " via ", hook_name(hook));
+      const char* local = v6 ? kLocal6 : kLocal4;
+      const char* remote = v6 ? kRemote6 : kRemote4;
+      PacketSpec spec{.protocol = IPPROTO_TCP, .payload = 3000};
+      spec.src = is_egress(hook) ? local : remote;
+      spec.dst = is_egress(hook) ? remote : local;
+      Packet packet = build_packet(spec);
+      const size_t length_field = packet.l3_offset + (v6 ? 4 : 2);
+      packet.frame[length_field] = 0;
+      packet.frame[length_field + 1] = 0;
+      const uint32_t headers = v6 ? 60 : 40;
+      SkbMeta gso{.gso_segs = 4, .gso_size = 750};
+      send(fx, hook, packet.frame, 2, &gso);
+      Expected want;
+      uint64_t bytes = packet.ip_bytes + 3ull * headers;  // 4 x (headers + 750)
+      want.flows = {{local, remote, IPPROTO_TCP, on(hook, 8, 2 * bytes)}};
+      want.packets_sent = 8;
+      check_delta(fx.harvest(), want);
+    }
+  }
+}
