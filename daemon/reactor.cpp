@@ -55,6 +55,10 @@ Result<void> Reactor::start() {
     return existing.error();
   if (auto index = interface_index(interface_); !index) return index.error();
 
+  // A broken whitelist stops the start before any kernel state changes.
+  auto whitelist = WhitelistService::preload(options_.whitelist_file);
+  if (!whitelist) return whitelist.error();
+
   auto dir = pin::PinDir::open(options_.tag, options_.pin_base);
   if (!dir) return dir.error();
   pin_dir_.emplace(std::move(dir.value()));
@@ -81,6 +85,11 @@ Result<void> Reactor::start() {
   if (auto loaded = ledger_->load(); !loaded) return loaded.error();
   // Finish a harvest a crash interrupted before anything else touches maps.
   if (auto recovered = ledger_->recover(unix_now()); !recovered) return recovered.error();
+
+  whitelist_ = std::make_unique<WhitelistService>(options_.whitelist_file, *datapath_);
+  if (auto applied = whitelist_->start(std::move(whitelist.value())); !applied)
+    return applied.error();
+  ledger_->set_whitelist_info(whitelist_->info_json());
 
   auto report = attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
   if (!report) return report.error();
@@ -189,6 +198,8 @@ void Reactor::print_console() {
   context.interface = options_.interface;
   context.netns = options_.netns;
   context.output_path = ledger_->output_path();
+  context.whitelist_count = whitelist_ ? whitelist_->count() : 0;
+  context.whitelist_sample = whitelist_ ? whitelist_->sample_text() : "";
   print_table(stdout, ledger_->totals(), context, unix_now());
 }
 
@@ -207,6 +218,12 @@ void Reactor::reopen_outputs() {
   queue_harvest();
 }
 
+void Reactor::reload_whitelist(WhitelistService::Trigger trigger) {
+  if (stopping_ || !whitelist_) return;
+  whitelist_->reload(trigger);
+  ledger_->set_whitelist_info(whitelist_->info_json());
+}
+
 void Reactor::on_signal(int signum) {
   switch (signum) {
     case SIGTERM:
@@ -220,7 +237,8 @@ void Reactor::on_signal(int signum) {
       reopen_outputs();
       break;
     case SIGHUP:
-      NA_INFO("SIGHUP: reload");
+      NA_INFO("SIGHUP: reloading the whitelist and re-checking attachments");
+      reload_whitelist(WhitelistService::Trigger::Signal);
       attach_if_present();
       queue_harvest();
       break;
@@ -244,6 +262,7 @@ void Reactor::finish_stop() {
     if (auto detached = detach_all(datapath_->pin_path(), interface_); !detached)
       NA_WARN("detach: %s", detached.error().message().c_str());
     ledger_.reset();
+    whitelist_.reset();
     harvester_.reset();
     std::string pin_path = datapath_->pin_path();
     datapath_.reset();
@@ -260,6 +279,7 @@ void Reactor::close_handles() {
   if (!handles_open_) return;
   handles_open_ = false;
   link_watcher_.reset();
+  whitelist_watcher_.reset();
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   for (uv_signal_t& signal : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
 }
@@ -308,6 +328,15 @@ int Reactor::run() {
   if (auto watching = link_watcher_->start(); !watching)
     NA_WARN("link events unavailable (%s); re-attaching on the harvest timer only",
             watching.error().message().c_str());
+
+  if (!options_.whitelist_file.empty()) {
+    whitelist_watcher_ = std::make_unique<FileWatcher>(&loop_, options_.whitelist_file, [this] {
+      reload_whitelist(WhitelistService::Trigger::FileChange);
+    });
+    if (auto watching = whitelist_watcher_->start(); !watching)
+      NA_WARN("whitelist hot reload unavailable (%s); SIGHUP still reloads",
+              watching.error().message().c_str());
+  }
 
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (int rc = uv_loop_close(&loop_); rc != 0) {

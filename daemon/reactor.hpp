@@ -18,8 +18,10 @@
 #include "engine/datapath.hpp"
 #include "engine/harvester.hpp"
 #include "engine/ledger.hpp"
+#include "file_watcher.hpp"
 #include "link_watcher.hpp"
 #include "options.hpp"
+#include "whitelist_service.hpp"
 
 namespace netacct {
 
@@ -46,6 +48,7 @@ class Reactor {
   void begin_stop();
   void finish_stop();
   void reopen_outputs();
+  void reload_whitelist(WhitelistService::Trigger trigger);
   void print_console();
   void close_handles();
 
@@ -61,6 +64,8 @@ class Reactor {
   std::unique_ptr<Harvester> harvester_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<LinkWatcher> link_watcher_;
+  std::unique_ptr<WhitelistService> whitelist_;
+  std::unique_ptr<FileWatcher> whitelist_watcher_;
   Interface interface_;
   AttachReport attach_report_;
   bool attached_ = false;

@@ -151,3 +151,80 @@ FileLock::~FileLock() {
 }
 
 }  // namespace netacct
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <set>
+#include <vector>
+
+namespace netacct {
+namespace {
+
+// A basic_parser handler that only tracks object keys.
+struct DuplicateKeyFinder {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  struct Frame {
+    bool is_object;
+    std::string name;  // key this container sits under ("" for array items)
+    std::set<std::string> keys;
+  };
+  std::vector<Frame> stack;
+  std::string pending_key;
+  std::string key_buffer;
+  std::string duplicate;
+
+  std::string path(const std::string& last) const {
+    std::string out;
+    for (const Frame& frame : stack) {
+      if (frame.name.empty()) continue;
+      out += (out.empty() ? "" : ".") + frame.name;
+    }
+    return out.empty() ? last : out + "." + last;
+  }
+  void open(bool is_object) {
+    stack.push_back({is_object, pending_key, {}});
+    pending_key.clear();
+  }
+  using ec_t = boost::system::error_code;
+  using sv = boost::json::string_view;
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_array_begin(ec_t&) { open(false); return true; }
+  bool on_array_end(std::size_t, ec_t&) { stack.pop_back(); return true; }
+  bool on_object_begin(ec_t&) { open(true); return true; }
+  bool on_object_end(std::size_t, ec_t&) { stack.pop_back(); return true; }
+  bool on_string_part(sv, std::size_t, ec_t&) { return true; }
+  bool on_string(sv, std::size_t, ec_t&) { pending_key.clear(); return true; }
+  bool on_key_part(sv s, std::size_t, ec_t&) { key_buffer.append(s.data(), s.size()); return true; }
+  bool on_key(sv s, std::size_t, ec_t&) {
+    key_buffer.append(s.data(), s.size());
+    if (!stack.empty() && !stack.back().keys.insert(key_buffer).second && duplicate.empty())
+      duplicate = path(key_buffer);
+    pending_key = key_buffer;
+    key_buffer.clear();
+    return true;
+  }
+  bool on_number_part(sv, ec_t&) { return true; }
+  bool on_int64(int64_t, sv, ec_t&) { pending_key.clear(); return true; }
+  bool on_uint64(uint64_t, sv, ec_t&) { pending_key.clear(); return true; }
+  bool on_double(double, sv, ec_t&) { pending_key.clear(); return true; }
+  bool on_bool(bool, ec_t&) { pending_key.clear(); return true; }
+  bool on_null(ec_t&) { pending_key.clear(); return true; }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+};
+
+}  // namespace
+
+std::string find_duplicate_key(const std::string& text) {
+  boost::json::basic_parser<DuplicateKeyFinder> parser{boost::json::parse_options{}};
+  boost::system::error_code ec;
+  parser.write_some(false, text.data(), text.size(), ec);
+  if (ec) return {};
+  return parser.handler().duplicate;
+}
+
+}  // namespace netacct

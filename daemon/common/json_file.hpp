@@ -36,3 +36,11 @@ class FileLock {
 };
 
 }  // namespace netacct
+
+namespace netacct {
+// Boost.JSON keeps the last of duplicate keys silently; configuration files
+// must not. Returns the dotted path of the first key that appears twice in
+// one object ("whitelist.office"), or "" when there is none (or the text does
+// not parse: parse_json_text reports that).
+std::string find_duplicate_key(const std::string& text);
+}  // namespace netacct

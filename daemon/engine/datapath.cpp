@@ -164,7 +164,11 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
     if (int err = bpf_map__set_max_entries(map, flow_entries); err != 0)
       return make_error("set flow capacity", err);
   }
-  if (int err = bpf_map__set_max_entries(skel->maps.whitelist, options.whitelist_capacity);
+  // Twice the capacity: a reload inserts the new prefixes before it deletes
+  // the old ones (so no address in both versions is ever counted), and for
+  // that moment the trie may hold both. The trie is not preallocated, so the
+  // headroom costs no memory.
+  if (int err = bpf_map__set_max_entries(skel->maps.whitelist, options.whitelist_capacity * 2);
       err != 0)
     return make_error("set whitelist capacity", err);
   if (!options.pin) {

@@ -107,7 +107,12 @@ Result<void> Ledger::write_file(int64_t now) {
   }
 
   json::array& sources = file.get_object()["sources"].get_array();
-  json::object entry = totals_to_json(totals_, info_, whitelist_info_, now);
+  json::value whitelist_info;
+  {
+    std::lock_guard<std::mutex> guard(whitelist_mutex_);
+    whitelist_info = whitelist_info_;
+  }
+  json::object entry = totals_to_json(totals_, info_, whitelist_info, now);
   bool replaced = false;
   for (json::value& source : sources) {
     if (source.is_object()) {

@@ -20,6 +20,7 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "../common/result.hpp"
@@ -51,7 +52,11 @@ class Ledger {
   void set_output_path(std::string path) { output_path_ = std::move(path); }
   void set_info(SourceInfo info) { info_ = std::move(info); }
   const SourceInfo& info() const { return info_; }
-  void set_whitelist_info(boost::json::value info) { whitelist_info_ = std::move(info); }
+  // May be called from the loop thread while a harvest runs on the pool.
+  void set_whitelist_info(boost::json::value info) {
+    std::lock_guard<std::mutex> lock(whitelist_mutex_);
+    whitelist_info_ = std::move(info);
+  }
 
  private:
   // Adds delta as generation g and writes the file; on failure the totals
@@ -66,6 +71,7 @@ class Ledger {
   SourceInfo info_;
   Totals totals_;
   std::string instance_;  // pin instance of the maps we harvest
+  std::mutex whitelist_mutex_;
   boost::json::value whitelist_info_;
 };
 

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "file_watcher.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/log.hpp"
+
+namespace netacct {
+
+namespace {
+
+template <typename Handle>
+void close_and_free(Handle*& handle) {
+  if (!handle) return;
+  uv_close(reinterpret_cast<uv_handle_t*>(handle),
+           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
+  handle = nullptr;
+}
+
+}  // namespace
+
+FileWatcher::FileWatcher(uv_loop_t* loop, std::string path, std::function<void()> on_change,
+                         uint64_t debounce_ms)
+    : loop_(loop), on_change_(std::move(on_change)), debounce_ms_(debounce_ms) {
+  auto slash = path.rfind('/');
+  directory_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  basename_ = slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+FileWatcher::~FileWatcher() { stop(); }
+
+Result<void> FileWatcher::start() {
+  stop();
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd_ < 0) return make_error("inotify_init1", errno);
+  // Every way a file can come to hold new contents, as seen from its directory.
+  uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY;
+  if (inotify_add_watch(inotify_fd_, directory_.c_str(), mask) < 0) {
+    int err = errno;
+    ::close(inotify_fd_);
+    inotify_fd_ = -1;
+    return make_error("watch directory " + directory_, err);
+  }
+  poll_ = new uv_poll_t;
+  poll_->data = this;
+  uv_poll_init(loop_, poll_, inotify_fd_);
+  uv_poll_start(poll_, UV_READABLE, &FileWatcher::on_readable);
+  debounce_ = new uv_timer_t;
+  debounce_->data = this;
+  uv_timer_init(loop_, debounce_);
+  return ok();
+}
+
+void FileWatcher::stop() {
+  if (poll_) uv_poll_stop(poll_);
+  close_and_free(poll_);
+  close_and_free(debounce_);
+  if (inotify_fd_ >= 0) {
+    ::close(inotify_fd_);
+    inotify_fd_ = -1;
+  }
+}
+
+void FileWatcher::on_readable(uv_poll_t* handle, int status, int) {
+  if (status < 0) return;
+  static_cast<FileWatcher*>(handle->data)->drain_events();
+}
+
+void FileWatcher::drain_events() {
+  alignas(inotify_event) char buffer[4096];
+  bool ours = false;
+  for (;;) {
+    ssize_t n = ::read(inotify_fd_, buffer, sizeof buffer);
+    if (n <= 0) break;  // EAGAIN: all read
+    for (ssize_t offset = 0; offset < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
+      if (event->len > 0 && basename_ == event->name) ours = true;
+      offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
+  if (!ours) return;
+  // Editors save in bursts of events: act once, after the burst.
+  uv_timer_start(
+      debounce_,
+      [](uv_timer_t* timer) {
+        auto* self = static_cast<FileWatcher*>(timer->data);
+        try {
+          self->on_change_();
+        } catch (...) {
+          NA_ERROR("file watch callback failed");
+        }
+      },
+      debounce_ms_, 0);
+}
+
+}  // namespace netacct
