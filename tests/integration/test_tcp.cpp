@@ -69,7 +69,9 @@ void bulk_transfer(const Topology& topo, bool v6, uint16_t port) {
   CHECK(at_a.tx_packets >= spec.bytes / max_payload);
   // Every segment carries at least the IP and TCP base headers.
   CHECK(at_a.tx_bytes >= spec.bytes + at_a.tx_packets * ((v6 ? 40 : 20) + 20));
-  CHECK(at_a.tx_bytes <= spec.bytes + at_a.tx_packets * ((v6 ? 40 : 20) + 60));
+  // No segment on the wire exceeds the MTU (retransmissions may add payload
+  // beyond spec.bytes, so the payload sum is no upper bound).
+  CHECK(at_a.tx_bytes <= at_a.tx_packets * 1500);
 
   IT_REQUIRE_OK(detach_all(dp_a->pin_path(), iface_a(topo)));
   IT_REQUIRE_OK(detach_all(dp_b->pin_path(), iface_b(topo)));
