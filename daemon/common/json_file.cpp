@@ -125,9 +125,9 @@ static void pretty_print(std::string& out, const boost::json::value& value, int 
   }
 }
 
-std::string pretty_json(const boost::json::value& value) {
+std::string pretty_json(const boost::json::value& value, int indent) {
   std::string out;
-  pretty_print(out, value, 0);
+  pretty_print(out, value, indent);
   out += "\n";
   return out;
 }

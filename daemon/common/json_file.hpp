@@ -18,7 +18,8 @@ Result<boost::json::value> parse_json_text(const std::string& text, const std::s
 Result<boost::json::value> read_json_file(const std::string& path);
 Result<void> write_file_atomic(const std::string& path, const std::string& content);
 // Pretty-prints with two-space indentation (the seed's files are indented).
-std::string pretty_json(const boost::json::value& value);
+// `indent` levels of two spaces are applied to every line but the first.
+std::string pretty_json(const boost::json::value& value, int indent = 0);
 
 // Holds an exclusive flock on PATH.lock (the data file itself is replaced
 // by rename, so it cannot carry the lock).

@@ -82,50 +82,79 @@ Result<void> Ledger::load() {
   return ok();
 }
 
-Result<void> Ledger::write_file(int64_t now) {
-  auto lock = FileLock::acquire(output_path_);
-  if (!lock) return lock.error();
+static bool same_file_state(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_size == b.st_size &&
+         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
+}
 
-  // Other instances may share the file: keep their entries as they are.
-  json::value file = json::object{{"sources", json::array{}}};
+Result<void> Ledger::refresh_others(int64_t now) {
+  struct stat now_stat {};
+  if (::stat(output_path_.c_str(), &now_stat) != 0) {
+    others_.clear();  // no file (first write, or rotated away)
+    others_valid_ = true;
+    return ok();
+  }
+  if (others_valid_ && same_file_state(now_stat, written_)) return ok();
+
+  others_.clear();
   auto existing = read_store(output_path_);
-  if (existing && existing->is_null()) {
-    // Nothing there yet: start the file.
-  } else if (existing) {
-    if (check_shape(existing.value(), output_path_)) {
-      file = std::move(existing.value());
-      if (!file.get_object().contains("sources")) file.get_object()["sources"] = json::array{};
-    } else {
-      NA_WARN("%s has an unexpected shape; rewriting it with this source only",
-              output_path_.c_str());
-    }
-  } else {
+  if (!existing) {
     // Unparseable: move it aside rather than lose or keep failing on it.
     std::string aside = output_path_ + ".corrupt-" + std::to_string(now);
     NA_WARN("%s; moved to %s", existing.error().message().c_str(), aside.c_str());
     ::rename(output_path_.c_str(), aside.c_str());
+  } else if (!existing->is_null()) {
+    if (auto shape = check_shape(existing.value(), output_path_); !shape) {
+      NA_WARN("%s; rewriting it with this source only", shape.error().message().c_str());
+    } else if (const json::value* sources = existing->get_object().if_contains("sources")) {
+      for (const json::value& source : sources->get_array()) {
+        const json::value* id = source.is_object() ? source.get_object().if_contains("id") : nullptr;
+        std::string name = id && id->is_string() ? std::string(id->get_string()) : std::string();
+        if (name == info_.tag) continue;
+        others_.push_back({name, pretty_json(source, 2)});
+      }
+    }
   }
+  others_valid_ = true;
+  return ok();
+}
 
-  json::array& sources = file.get_object()["sources"].get_array();
+Result<void> Ledger::write_file(int64_t now) {
+  auto lock = FileLock::acquire(output_path_);
+  if (!lock) return lock.error();
+  // Other instances may share the file: keep their entries as they are.
+  if (auto refreshed = refresh_others(now); !refreshed) return refreshed.error();
+
   json::value whitelist_info;
   {
     std::lock_guard<std::mutex> guard(whitelist_mutex_);
     whitelist_info = whitelist_info_;
   }
-  json::object entry = totals_to_json(totals_, info_, whitelist_info, now);
-  bool replaced = false;
-  for (json::value& source : sources) {
-    if (source.is_object()) {
-      const json::value* id = source.get_object().if_contains("id");
-      if (id && id->is_string() && id->get_string() == info_.tag) {
-        source = std::move(entry);
-        replaced = true;
-        break;
-      }
+  std::string ours = render_source(totals_, info_, whitelist_info, now, 2);
+
+  // Entries in id order, so the file reads the same whoever wrote last.
+  std::vector<const std::string*> entries;
+  bool placed = false;
+  for (const OtherSource& other : others_) {
+    if (!placed && info_.tag < other.id) {
+      entries.push_back(&ours);
+      placed = true;
     }
+    entries.push_back(&other.text);
   }
-  if (!replaced) sources.push_back(std::move(entry));
-  return write_file_atomic(output_path_, pretty_json(file));
+  if (!placed) entries.push_back(&ours);
+  std::string text = "{\n  \"sources\": [\n";
+  for (size_t i = 0; i < entries.size(); i++) {
+    text += "    " + *entries[i];
+    text += i + 1 < entries.size() ? ",\n" : "\n";
+  }
+  text += "  ]\n}\n";
+  if (auto written = write_file_atomic(output_path_, text); !written) {
+    others_valid_ = false;
+    return written;
+  }
+  if (::stat(output_path_.c_str(), &written_) != 0) others_valid_ = false;
+  return ok();
 }
 
 Result<void> Ledger::commit(uint64_t generation, const Delta& delta, int64_t now) {

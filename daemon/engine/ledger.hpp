@@ -20,7 +20,10 @@
 
 #include <boost/json.hpp>
 #include <cstdint>
+#include <sys/stat.h>
+
 #include <mutex>
+#include <vector>
 #include <string>
 
 #include "../common/result.hpp"
@@ -63,6 +66,9 @@ class Ledger {
   // are left exactly as before.
   Result<void> commit(uint64_t generation, const Delta& delta, int64_t now);
   Result<void> write_file(int64_t now);
+  // Other instances' entries of a shared file, re-read only when someone
+  // else wrote the file since our last write.
+  Result<void> refresh_others(int64_t now);
   Result<void> finish(uint64_t generation, Delta& delta);
 
   Datapath& datapath_;
@@ -71,6 +77,13 @@ class Ledger {
   SourceInfo info_;
   Totals totals_;
   std::string instance_;  // pin instance of the maps we harvest
+  struct OtherSource {
+    std::string id;
+    std::string text;  // pretty JSON, indented as an element of "sources"
+  };
+  std::vector<OtherSource> others_;
+  bool others_valid_ = false;
+  struct stat written_ {};  // the file as our last write left it
   std::mutex whitelist_mutex_;
   boost::json::value whitelist_info_;
 };

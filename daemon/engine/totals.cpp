@@ -8,6 +8,9 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <unordered_set>
+
+#include "../common/json_file.hpp"
 
 namespace netacct {
 
@@ -74,41 +77,56 @@ static int protocol_number(const std::string& name) {
   return -1;
 }
 
-json::object totals_to_json(const Totals& totals, const SourceInfo& info,
-                            const json::value& whitelist_info, int64_t now) {
-  json::array traffic;
-  traffic.reserve(totals.flows.size());
-  std::set<std::string> sources, destinations;
+namespace {
+
+// Formats the few distinct timestamps of a render once each: localtime_r
+// and strftime per row would dominate a 65,536-flow write.
+class TimeCache {
+ public:
+  const std::string& operator()(int64_t t) {
+    auto it = cache_.find(t);
+    if (it == cache_.end()) it = cache_.emplace(t, format_time(t)).first;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<int64_t, std::string> cache_;
+};
+
+json::object flow_row(const netacct_flow_key& key, const FlowTotals& flow, TimeCache& times) {
+  const netacct_counters& c = flow.counters;
+  return json::object{
+      {"source_ip", address_string(key.family, key.local)},
+      {"destination_ip", address_string(key.family, key.remote)},
+      {"protocol", protocol_name(key.protocol)},
+      {"rx_bytes", c.rx_bytes},
+      {"tx_bytes", c.tx_bytes},
+      {"total_bytes", c.rx_bytes + c.tx_bytes},
+      {"rx_packets", c.rx_packets},
+      {"tx_packets", c.tx_packets},
+      {"first_seen", times(flow.first_seen)},
+      {"last_updated", times(flow.last_updated)},
+  };
+}
+
+}  // namespace
+
+json::object source_header(const Totals& totals, const SourceInfo& info,
+                           const json::value& whitelist_info, int64_t now) {
+  std::unordered_set<std::string> sources, destinations;
   struct Breakdown {
     uint64_t count = 0;
     netacct_counters counters{};
   };
   std::map<std::string, Breakdown> breakdown;
   netacct_counters total{};
-
   for (const auto& [key, flow] : totals.flows) {
-    std::string local = address_string(key.family, key.local);
-    std::string remote = address_string(key.family, key.remote);
-    std::string protocol = protocol_name(key.protocol);
-    const netacct_counters& c = flow.counters;
-    traffic.push_back(json::object{
-        {"source_ip", local},
-        {"destination_ip", remote},
-        {"protocol", protocol},
-        {"rx_bytes", c.rx_bytes},
-        {"tx_bytes", c.tx_bytes},
-        {"total_bytes", c.rx_bytes + c.tx_bytes},
-        {"rx_packets", c.rx_packets},
-        {"tx_packets", c.tx_packets},
-        {"first_seen", format_time(flow.first_seen)},
-        {"last_updated", format_time(flow.last_updated)},
-    });
-    sources.insert(local);
-    destinations.insert(remote);
-    Breakdown& b = breakdown[protocol];
+    sources.insert(address_string(key.family, key.local));
+    destinations.insert(address_string(key.family, key.remote));
+    Breakdown& b = breakdown[protocol_name(key.protocol)];
     b.count++;
-    b.counters += c;
-    total += c;
+    b.counters += flow.counters;
+    total += flow.counters;
   }
 
   json::object protocols;
@@ -167,11 +185,43 @@ json::object totals_to_json(const Totals& totals, const SourceInfo& info,
       {"metadata", std::move(metadata)},
       {"summary", std::move(summary)},
       {"protocol_breakdown", std::move(protocols)},
-      {"traffic_data", std::move(traffic)},
       {"buckets", std::move(buckets)},
       {"whitelist_info", whitelist_info.is_null() ? json::value(json::object{{"enabled", false}})
                                                   : whitelist_info},
   };
+}
+
+json::object totals_to_json(const Totals& totals, const SourceInfo& info,
+                            const json::value& whitelist_info, int64_t now) {
+  json::object entry = source_header(totals, info, whitelist_info, now);
+  json::array traffic;
+  traffic.reserve(totals.flows.size());
+  TimeCache times;
+  for (const auto& [key, flow] : totals.flows) traffic.push_back(flow_row(key, flow, times));
+  entry["traffic_data"] = std::move(traffic);
+  return entry;
+}
+
+std::string render_source(const Totals& totals, const SourceInfo& info,
+                          const json::value& whitelist_info, int64_t now, int indent) {
+  // The header is small: pretty-print it. The rows go one per line, each
+  // built and serialised on its own, so no 65,536-row tree is ever held.
+  std::string text = pretty_json(source_header(totals, info, whitelist_info, now), indent);
+  // Reopen the header object: drop its closing brace and the space before.
+  text.erase(text.rfind('}'));
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  std::string pad(static_cast<size_t>(indent + 1) * 2, ' ');
+  text += ",\n" + pad + "\"traffic_data\": [";
+  TimeCache times;
+  bool first = true;
+  for (const auto& [key, flow] : totals.flows) {
+    text += first ? "\n" : ",\n";
+    first = false;
+    text += pad + "  " + json::serialize(flow_row(key, flow, times));
+  }
+  text += first ? "]" : "\n" + pad + "]";
+  text += "\n" + std::string(static_cast<size_t>(indent) * 2, ' ') + "}";
+  return text;
 }
 
 namespace {

@@ -56,8 +56,15 @@ struct Totals {
 std::string pin_instance_id(const netacct_meta& meta);
 std::string boot_id_text(const uint8_t boot_id[16]);
 
-// Builds the source entry (id, metadata, summary, protocol_breakdown,
-// traffic_data, buckets, whitelist_info).
+// Everything of a source entry but traffic_data (id, metadata, summary,
+// protocol_breakdown, buckets, whitelist_info).
+boost::json::object source_header(const Totals& totals, const SourceInfo& info,
+                                  const boost::json::value& whitelist_info, int64_t now);
+// The whole source entry as text, indented `indent` levels, rows one per
+// line; what the output file holds. Built without a tree of all rows.
+std::string render_source(const Totals& totals, const SourceInfo& info,
+                          const boost::json::value& whitelist_info, int64_t now, int indent);
+// The whole source entry as a tree (tests, small sources).
 boost::json::object totals_to_json(const Totals& totals, const SourceInfo& info,
                                    const boost::json::value& whitelist_info, int64_t now);
 // Reads back what totals_to_json wrote; errors name the field.
