@@ -75,7 +75,7 @@ class Reactor {
   bool harvest_again_ = false;
   bool stopping_ = false;
   bool final_pending_ = false;  // stop requested while a harvest ran
-  bool reopen_pending_ = false;
+  std::atomic<bool> reopen_pending_{false};  // set on the loop, read by the worker
   std::optional<Result<Delta>> last_result_;
   int64_t harvests_ = 0;
   int exit_code_ = 0;
