@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// netacct-bench: what the datapath costs per packet, measured by the kernel
+// (BPF_PROG_TEST_RUN with repeat; opts.duration is its average ns per run)
+// against empty programs on the same hook in the same run, plus the harvest
+// rate and the flow buffers' kernel memory. It prints; it asserts nothing.
+//
+// Usage: netacct-bench [rounds]   (default 5; each figure is the median)
+// The last line is machine-readable: "bench: name=value ...".
+#include <bpf/libbpf.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "bench_common.hpp"
+#include "bench_harvest.hpp"
+#include "bench_memory.hpp"
+#include "bench_packets.hpp"
+#include "bench_resident.hpp"
+#include "bpf/netacct_shared.h"
+
+using namespace netacct::bench;
+
+namespace {
+
+struct Goal {
+  double max_ratio;  // 0: informational row
+};
+
+void print_row(const char* name, const Pair& pair, Goal goal) {
+  std::printf("  %-44s %8.1f %8.1f %7.2fx", name, pair.empty_ns, pair.ours_ns, pair.ratio());
+  if (goal.max_ratio > 0)
+    std::printf("   <= %.1fx  %s", goal.max_ratio,
+                pair.ratio() <= goal.max_ratio ? "met" : "MISSED");
+  std::printf("\n");
+}
+
+void print_packets(const PacketFigures& p, int rounds) {
+  std::printf("ns/packet, kernel-measured (BPF_PROG_TEST_RUN), median of %d rounds\n", rounds);
+  std::printf("  %-44s %8s %8s %8s   %s\n", "case (frame: Ethernet/IP/UDP, 64 B payload)", "empty",
+              "ours", "ratio", "goal");
+  print_row("XDP, 1 IPv4 flow", {p.empty_xdp, p.xdp_1flow}, {2.5});
+  print_row("TC ingress, 1 IPv4 flow", {p.empty_tc, p.tc_in_1flow}, {2.5});
+  print_row("TC egress, 1 IPv4 flow", {p.empty_tc, p.tc_eg_1flow}, {2.5});
+  print_row("XDP, 1 IPv6 flow", {p.empty_xdp, p.xdp_v6}, {2.5});
+  std::string mix = "XDP, 65,536 flows, repeat " + std::to_string(p.mix_repeat) + " per frame";
+  print_row(mix.c_str(), {p.empty_xdp_64k, p.xdp_64k}, {5.0});
+  print_row("XDP, 65,536 flows, repeat 1 per frame (info)", {p.empty_xdp_64k_r1, p.xdp_64k_r1},
+            {0});
+  print_row("XDP, 1 flow, repeat 1 per call (info)", {p.empty_xdp_1flow_r1, p.xdp_1flow_r1}, {0});
+  print_row("XDP, whitelisted remote, 10,000 prefixes", {p.empty_xdp, p.xdp_wl}, {2.0});
+  print_row("XDP, 1 flow + whitelist miss, 10,000 (info)", {p.empty_xdp, p.xdp_wl_miss}, {0});
+  std::printf(
+      "  (the kernel reports whole ns per call; repeat 1 durations include one clock read)\n");
+}
+
+void print_harvest_row(const HarvestFigures& h, double goal_s) {
+  std::printf("  %9u %9.3f %11.0f %9.2f %9.2f %9.2f", h.flows, h.total_s, h.per_s(), h.swap_s * 1e3,
+              h.read_s * 1e3, h.clear_s * 1e3);
+  if (goal_s > 0) std::printf("   < %.1f s  %s", goal_s, h.total_s < goal_s ? "met" : "MISSED");
+  std::printf("\n");
+}
+
+void print_harvest(const HarvestResults& h) {
+  std::printf(
+      "\nharvest = swap + batch read + batch clear (Harvester::harvest), buffer capacity "
+      "%u, medians\n",
+      kHarvestCapacity);
+  std::printf("  %9s %9s %11s %9s %9s %9s   %s\n", "flows", "total s", "flows/s", "swap ms",
+              "read ms", "clear ms", "goal");
+  print_harvest_row(h.small, 0);
+  print_harvest_row(h.large, 0.5);
+}
+
+double mib(uint64_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
+
+void print_memory(const MemoryFigures& m, uint64_t shared_1m) {
+  std::printf(
+      "\nkernel memory of the flow buffers (memlock from /proc/self/fdinfo; two buffers)\n");
+  std::printf(
+      "  shared values (ours), %u entries: %.1f MiB per buffer, %.1f MiB for two, at any "
+      "CPU count\n",
+      m.entries, mib(m.shared), 2 * mib(m.shared));
+  std::printf("  shared values (ours), 1,000,005 entries: %.1f MiB per buffer\n", mib(shared_1m));
+  std::printf("  per-CPU values, same entries: shared + entries * (32 * cpus - 24) bytes\n");
+  std::printf("    %3d CPUs (measured here): %.1f MiB per buffer (formula: %.1f MiB)\n",
+              m.possible_cpus, mib(m.percpu_here), mib(m.percpu_estimate(m.possible_cpus)));
+  for (int cpus : {2, 128}) {
+    std::printf("    %3d CPUs (formula): %.1f MiB per buffer, %.1f MiB for two\n", cpus,
+                mib(m.percpu_estimate(cpus)), 2 * mib(m.percpu_estimate(cpus)));
+  }
+}
+
+void print_last_line(const PacketFigures& p, const HarvestResults& h, const MemoryFigures& m) {
+  std::printf(
+      "bench: empty_xdp_ns=%.1f empty_tc_ns=%.1f xdp_1flow_ns=%.1f tc_in_1flow_ns=%.1f "
+      "tc_eg_1flow_ns=%.1f empty_xdp_64k_ns=%.1f xdp_64k_ns=%.1f xdp_v6_ns=%.1f xdp_wl_ns=%.1f "
+      "harvest_64k_per_s=%.0f harvest_1m_per_s=%.0f",
+      p.empty_xdp, p.empty_tc, p.xdp_1flow, p.tc_in_1flow, p.tc_eg_1flow, p.empty_xdp_64k,
+      p.xdp_64k, p.xdp_v6, p.xdp_wl, h.small.per_s(), h.large.per_s());
+  std::printf(
+      " xdp_1flow_ratio=%.2f tc_in_1flow_ratio=%.2f tc_eg_1flow_ratio=%.2f xdp_64k_ratio=%.2f "
+      "xdp_wl_ratio=%.2f xdp_wl_miss_ns=%.1f empty_xdp_64k_r1_ns=%.1f xdp_64k_r1_ns=%.1f "
+      "empty_xdp_1flow_r1_ns=%.1f xdp_1flow_r1_ns=%.1f harvest_1m_s=%.3f "
+      "flow_buffer_64k_bytes=%llu percpu_buffer_64k_2cpu_bytes=%llu "
+      "percpu_buffer_64k_128cpu_bytes=%llu",
+      p.xdp_1flow / p.empty_xdp, p.tc_in_1flow / p.empty_tc, p.tc_eg_1flow / p.empty_tc,
+      p.xdp_64k / p.empty_xdp_64k, p.xdp_wl / p.empty_xdp, p.xdp_wl_miss, p.empty_xdp_64k_r1,
+      p.xdp_64k_r1, p.empty_xdp_1flow_r1, p.xdp_1flow_r1, h.large.total_s,
+      static_cast<unsigned long long>(m.shared),
+      static_cast<unsigned long long>(m.percpu_estimate(2)),
+      static_cast<unsigned long long>(m.percpu_estimate(128)));
+  std::printf("\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
+  if (rounds < 1) rounds = 5;
+  // Unbuffered progress lines: a slow step is visible while it runs.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  try {
+    struct utsname uts {};
+    uname(&uts);
+    std::printf("netacct-bench: kernel %s, %d possible CPUs\n\n", uts.release,
+                libbpf_num_possible_cpus());
+    std::string why;
+    bool isolated = XdpResident::enter_private_netns(why);
+    if (!isolated)
+      std::printf("note: %s; XDP over 65,536 frames runs with repeat 1\n\n", why.c_str());
+    XdpResident resident;
+    EmptyProgs empty;
+    PacketFigures packets = measure_packets(empty, isolated ? &resident : nullptr, rounds);
+    HarvestResults harvest = measure_harvest(rounds);
+    MemoryFigures memory =
+        measure_memory(packets.flow_buffer_memlock_64k, kMixFlows + NETACCT_BUCKET_COUNT);
+    print_packets(packets, rounds);
+    print_harvest(harvest);
+    print_memory(memory, harvest.flow_buffer_memlock_1m);
+    print_last_line(packets, harvest, memory);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "netacct-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
