@@ -36,6 +36,12 @@ BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
 INTEG_SRCS := $(wildcard tests/integration/*.cpp)
 BENCH_SRCS := $(wildcard tools/bench/*.cpp)
 SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
+# Operator tools: tools/netacct-NAME/*.cpp or tools/netacct-NAME.cpp becomes
+# $(BUILD)/bin/netacct-NAME, linked with the daemon's modules and the engine.
+TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(wildcard tools/netacct-*/))) \
+                     $(basename $(notdir $(wildcard tools/netacct-*.cpp))))
+TOOL_BINS := $(addprefix $(BUILD)/bin/,$(TOOL_NAMES))
+tool_srcs = $(wildcard tools/$(1)/*.cpp tools/$(1).cpp)
 
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 SKELS := $(BUILD)/bpf/netacct.skel.h $(BUILD)/bpf/empty.skel.h
@@ -43,7 +49,7 @@ ENGINE_LIB := $(BUILD)/lib/libnetacct.a
 
 all: $(ENGINE_LIB) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
      $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
-     $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench)
+     $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) $(TOOL_BINS)
 
 # ---- dependencies (Debian packages only) -------------------------------
 deps:
@@ -97,6 +103,68 @@ $(BUILD)/bin/netacct-bench: $(call obj,$(BENCH_SRCS) $(SUPPORT_SRCS)) $(ENGINE_L
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+define tool_rule
+$(BUILD)/bin/$(1): $$(call obj,$$(call tool_srcs,$(1)) $$(DAEMON_SRCS)) $$(ENGINE_LIB)
+	@mkdir -p $$(dir $$@)
+	@echo "  LD      $$@"
+	$$(Q)$$(CXX) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach tool,$(TOOL_NAMES),$(eval $(call tool_rule,$(tool))))
+
+# ---- install, uninstall, cleanup, check ----------------------------------
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: binaries into $(PREFIX)/bin,
+# the unit into $(PREFIX)/lib/systemd/system (systemd reads both /usr/lib and
+# /usr/local/lib), example configs into /etc/netacct (an existing file is
+# kept), the logrotate snippet into /etc/logrotate.d. The BPF objects are
+# embedded in the binaries (skeletons): nothing else is needed at run time.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/netacct
+SYSCONFDIR ?= /etc
+INSTALL_NAMES := netacctd $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
+CONFIG_EXAMPLES := $(wildcard config/*.json)
+.PHONY: install uninstall cleanup check
+
+install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/netacct $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(Q)for name in $(INSTALL_NAMES); do \
+	  echo "  INSTALL $(DESTDIR)$(BINDIR)/$$name"; \
+	  install -m 0755 $(BUILD)/bin/$$name $(DESTDIR)$(BINDIR)/$$name || exit 1; done
+	@echo "  INSTALL $(DESTDIR)$(UNITDIR)/netacctd@.service"
+	$(Q)sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/netacct|$(DOCDIR)|g' \
+	  systemd/netacctd@.service > $(DESTDIR)$(UNITDIR)/netacctd@.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/netacctd@.service
+	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -m 0644 config/logrotate.d/netacct $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct
+	$(Q)for file in $(CONFIG_EXAMPLES); do \
+	  target=$(DESTDIR)$(SYSCONFDIR)/netacct/$$(basename $$file); \
+	  if [ -e "$$target" ]; then echo "  KEEP    $$target (exists)"; \
+	  else echo "  INSTALL $$target"; install -m 0644 $$file "$$target" || exit 1; fi; done
+
+# Removes what install wrote; a config under /etc/netacct goes only while it
+# is still the shipped example (an edited one stays).
+uninstall:
+	$(Q)for name in $(INSTALL_NAMES); do rm -f $(DESTDIR)$(BINDIR)/$$name; done
+	$(Q)rm -f $(DESTDIR)$(UNITDIR)/netacctd@.service $(DESTDIR)$(DOCDIR)/README.md \
+	  $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct
+	$(Q)for file in $(CONFIG_EXAMPLES); do \
+	  target=$(DESTDIR)$(SYSCONFDIR)/netacct/$$(basename $$file); \
+	  if [ -e "$$target" ] && ! cmp -s $$file "$$target"; then echo "  KEEP    $$target (edited)"; \
+	  else rm -f "$$target"; fi; done
+	$(Q)rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/netacct 2>/dev/null || true
+	@echo "  removed netacct from $(DESTDIR)$(PREFIX) and $(DESTDIR)$(SYSCONFDIR)"
+
+# `make cleanup [TAGS="a b"]`: remove the programs, filters and pins of
+# those tags (all when none), even while a daemon runs.
+cleanup: $(BUILD)/bin/netacct-cleanup
+	$(Q)$(BUILD)/bin/netacct-cleanup --force --verbose $(TAGS)
+
+# `make check`: what this host lacks to run netacct, in plain words.
+check:
+	$(Q)BUILD=$(BUILD) ./tools/check-host.sh
+
 # ---- running ---------------------------------------------------------------
 # `make run`: the demo (own namespaces, own traffic, live table).
 # `make run IFACE=veth0 [NS=blue] [XDP=1] [ARGS=...]`: netacctd on that interface.
@@ -110,7 +178,7 @@ endif
 
 # ---- tests and benchmark -------------------------------------------------
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
-             $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd)
+             $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) $(TOOL_BINS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)

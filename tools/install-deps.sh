@@ -8,6 +8,7 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libuv1-dev libnl-3-dev libnl-route-3-dev libboost-json1.81-dev doctest-dev
   iproute2 iputils-ping ethtool logrotate
+  systemd util-linux procps
 )
 
 missing=()

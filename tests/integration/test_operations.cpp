@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Operations, in private namespaces: netacct-cleanup after a kill -9 (tc and
+// XDP, the interface gone), its refusal while a daemon runs and its
+// --verify-only exit codes; netacct-health's Nagios exit codes; the
+// `make install` tree; the systemd unit passing systemd-analyze verify.
+// Every tool runs on this test's own tags only (never "all tags": other
+// test runs may share the machine).
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/topology.hpp"
+
+using namespace netacct;
+using namespace netacct::test;
+
+namespace {
+
+std::string build_dir() {
+  const char* build = std::getenv("BUILD");
+  return build && *build ? build : "build";
+}
+
+std::string tool(const std::string& name) { return build_dir() + "/bin/" + name; }
+
+std::string temp_dir() {
+  char path[] = "/tmp/netacct-ops-XXXXXX";
+  REQUIRE(::mkdtemp(path) != nullptr);
+  return path;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// Exit code and output of a shell command.
+struct Ran {
+  int code = -1;
+  std::string output;
+};
+Ran sh(const std::string& command) {
+  Ran ran;
+  ran.code = run(command, &ran.output);
+  return ran;
+}
+
+std::string in_ns(const std::string& netns, const std::string& command) {
+  return "ip netns exec " + netns + " " + command;
+}
+
+// The id of a pinned program, via bpftool ("123: sched_cls name ...").
+std::string pinned_prog_id(const std::string& path) {
+  Ran ran = sh("bpftool prog show pinned " + path);
+  REQUIRE_MESSAGE(ran.code == 0, ran.output);
+  return ran.output.substr(0, ran.output.find(':'));
+}
+
+// Starts netacctd on A's interface and waits for its first harvest.
+void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
+                  const std::string& output, const std::string& log,
+                  std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval",
+                                   "0.2"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(topo.a().ifname);
+  args.push_back(output);
+  daemon.start(args, log);
+  INFO(slurp(log));
+  REQUIRE(wait_until([&] { return source_generation(read_source(output, tag)) > 0; }, 15000));
+}
+
+void kill9(DaemonProcess& daemon) {
+  daemon.signal(SIGKILL);
+  daemon.wait(5000);
+}
+
+// Adds a foreign tc filter (tc's default priority, not netacct's program).
+void add_foreign_filter(const Topology& topo) {
+  const std::string dev = topo.a().ifname;
+  run_ok(in_ns(topo.a().netns, "tc qdisc add dev " + dev + " clsact"));
+  run_ok(in_ns(topo.a().netns, "tc filter add dev " + dev + " ingress bpf obj " + build_dir() +
+                                   "/bpf/empty.bpf.o sec tc da"));
+}
+
+std::string tc_filters(const Topology& topo, const char* direction) {
+  return run_ok(in_ns(topo.a().netns, "tc filter show dev " + topo.a().ifname + " " + direction));
+}
+
+}  // namespace
+
+TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filter survives") {
+  Topology topo;
+  TagGuard tag("clk9");
+  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  add_foreign_filter(topo);
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log);
+  REQUIRE(tc_filters(topo, "ingress").find("netacct_tc_in") != std::string::npos);
+  std::string prog_in = pinned_prog_id(tag.pin_path() + "/prog_tc_in");
+  std::string prog_eg = pinned_prog_id(tag.pin_path() + "/prog_tc_eg");
+  kill9(daemon);
+
+  Ran verify = sh(tool("netacct-cleanup") + " --verify-only " + tag.tag());
+  INFO(verify.output);
+  CHECK(verify.code == 1);
+  CHECK(verify.output.find("LEFTOVERS") != std::string::npos);
+  CHECK(verify.output.find("tc ingress filter on interface '" + topo.a().ifname) !=
+        std::string::npos);
+
+  Ran cleaned = sh(tool("netacct-cleanup") + " " + tag.tag());
+  INFO(cleaned.output);
+  REQUIRE(cleaned.code == 0);
+
+  // tc: our filters gone both ways, the foreign one still there.
+  std::string ingress = tc_filters(topo, "ingress"), egress = tc_filters(topo, "egress");
+  CHECK(ingress.find("netacct_tc_in") == std::string::npos);
+  CHECK(egress.find("netacct_tc_eg") == std::string::npos);
+  CHECK(ingress.find("empty_tc") != std::string::npos);
+  // bpffs: the tag's directory is gone.
+  CHECK_FALSE(exists(tag.pin_path()));
+  // bpftool: with neither pin nor filter left, the kernel frees the programs.
+  CHECK(wait_until([&] { return sh("bpftool prog show id " + prog_in).code != 0; }, 5000));
+  CHECK(wait_until([&] { return sh("bpftool prog show id " + prog_eg).code != 0; }, 5000));
+
+  Ran again = sh(tool("netacct-cleanup") + " --verify-only " + tag.tag());
+  INFO(again.output);
+  CHECK(again.code == 0);
+}
+
+TEST_CASE("cleanup: the XDP link of a killed daemon, with its interface deleted") {
+  Topology topo;
+  TagGuard tag("clxdp");
+  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log, {"--xdp"});
+  std::string prog_xdp = pinned_prog_id(tag.pin_path() + "/prog_xdp_in");
+  kill9(daemon);
+  REQUIRE(run_ok(in_ns(topo.a().netns, "ip link show " + topo.a().ifname)).find("xdp") !=
+          std::string::npos);
+  // The veth pair goes; the pinned link outlives it, defunct.
+  run_ok(in_ns(topo.a().netns, "ip link del " + topo.a().ifname));
+
+  Ran verify = sh(tool("netacct-cleanup") + " -n " + tag.tag());
+  INFO(verify.output);
+  CHECK(verify.code == 1);
+  CHECK(verify.output.find("XDP link") != std::string::npos);
+
+  Ran cleaned = sh(tool("netacct-cleanup") + " --verbose " + tag.tag());
+  INFO(cleaned.output);
+  CHECK(cleaned.code == 0);
+  CHECK_FALSE(exists(tag.pin_path()));
+  CHECK(wait_until([&] { return sh("bpftool prog show id " + prog_xdp).code != 0; }, 5000));
+  CHECK(sh(tool("netacct-cleanup") + " --verify-only " + tag.tag()).code == 0);
+}
+
+TEST_CASE("cleanup: refuses a running daemon's tag without --force; --config names tags") {
+  Topology topo;
+  TagGuard tag("clrun");
+  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log);
+
+  Ran refused = sh(tool("netacct-cleanup") + " " + tag.tag());
+  INFO(refused.output);
+  CHECK(refused.code == 1);
+  CHECK(refused.output.find("in use by a running netacctd") != std::string::npos);
+  CHECK(exists(tag.pin_path() + "/active_flows"));
+  CHECK(tc_filters(topo, "egress").find("netacct_tc_eg") != std::string::npos);
+
+  // The seed's multi-instance config names the tag (one entry by tag, one
+  // derived from namespace and interface of a tag nobody uses).
+  std::string config = dir + "/multi.json";
+  std::ofstream(config) << R"({"instances": [{"tag": ")" << tag.tag()
+                        << R"(", "interface": "x"}, {"namespace": null, "interface": "zz-none"}]})";
+  Ran forced = sh(tool("netacct-cleanup") + " --force --config " + config);
+  INFO(forced.output);
+  CHECK(forced.code == 0);
+  CHECK_FALSE(exists(tag.pin_path()));
+  CHECK(tc_filters(topo, "ingress").find("netacct_tc_in") == std::string::npos);
+  CHECK(tc_filters(topo, "egress").find("netacct_tc_eg") == std::string::npos);
+  kill9(daemon);
+
+  CHECK(sh(tool("netacct-cleanup") + " --bogus").code == 2);
+  CHECK(sh(tool("netacct-cleanup") + " 'Bad/Tag'").code == 2);
+  Ran help = sh(tool("netacct-cleanup") + " --help");
+  CHECK(help.code == 0);
+  CHECK(help.output.find("EXAMPLES") != std::string::npos);
+}
+
+TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stale or detached") {
+  Topology topo;
+  TagGuard tag("health");
+  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  const std::string check = tool("netacct-health") + " " + tag.tag() + " --output " + output;
+
+  CHECK(sh(check).code == 2);  // nothing pinned yet
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log);
+  Ran ok = sh(check);
+  INFO(ok.output);
+  CHECK(ok.code == 0);
+  CHECK(ok.output.rfind("NETACCT OK - tag " + tag.tag(), 0) == 0);
+  CHECK(ok.output.find("attached tc ingress + tc egress on " + topo.a().ifname) !=
+        std::string::npos);
+  // Without the output file the scan over the namespaces finds the interface.
+  Ran scanned = sh(tool("netacct-health") + " " + tag.tag());
+  INFO(scanned.output);
+  CHECK(scanned.code == 0);
+  CHECK(scanned.output.find(topo.a().ifname + "@" + topo.a().netns) != std::string::npos);
+  // Utilisation over the warning threshold (0 %).
+  CHECK(sh(check + " --warn-util 0").code == 1);
+
+  kill9(daemon);
+  Ran orphan = sh(check);
+  INFO(orphan.output);
+  CHECK(orphan.code == 1);
+  CHECK(orphan.output.find("no netacctd holds") != std::string::npos);
+
+  ::sleep(2);
+  Ran stale = sh(check + " --max-age 1");
+  INFO(stale.output);
+  CHECK(stale.code == 2);
+  CHECK(stale.output.find("stale") != std::string::npos);
+
+  run_ok(in_ns(topo.a().netns, "tc filter del dev " + topo.a().ifname + " egress"));
+  Ran detached = sh(check);
+  INFO(detached.output);
+  CHECK(detached.code == 2);
+  CHECK(detached.output.find("programs not attached: egress") != std::string::npos);
+
+  CHECK(sh(tool("netacct-health") + " --max-age x " + tag.tag()).code == 3);
+  CHECK(sh(tool("netacct-health")).code == 3);
+  CHECK(sh(tool("netacct-cleanup") + " " + tag.tag()).code == 0);
+}
+
+TEST_CASE("install: make install into a DESTDIR, then make uninstall leaves no file") {
+  std::string dest = temp_dir();
+  const std::string make = "make --no-print-directory BUILD=" + build_dir() + " DESTDIR=" + dest;
+  Ran installed = sh(make + " install");
+  INFO(installed.output);
+  REQUIRE(installed.code == 0);
+  const std::vector<std::string> files = {
+      "/usr/local/bin/netacctd",
+      "/usr/local/bin/netacct-cleanup",
+      "/usr/local/bin/netacct-health",
+      "/usr/local/lib/systemd/system/netacctd@.service",
+      "/usr/local/share/doc/netacct/README.md",
+      "/etc/netacct/whitelist.json",
+      "/etc/netacct/multi_accounting_config.json",
+      "/etc/netacct/example-instance.json",
+      "/etc/logrotate.d/netacct",
+  };
+  for (const std::string& file : files) CHECK_MESSAGE(exists(dest + file), file);
+  for (const char* binary : {"netacctd", "netacct-cleanup", "netacct-health", "netacct-multi"}) {
+    std::string path = dest + "/usr/local/bin/" + binary;
+    if (std::string(binary) == "netacct-multi" && !exists(path)) continue;  // not built here
+    Ran version = sh(path + " --version");
+    INFO(path << ": " << version.output);
+    CHECK(version.code == 0);
+    CHECK(version.output.find(binary) != std::string::npos);
+  }
+  // The installed unit points at the installed binary.
+  CHECK(slurp(dest + "/usr/local/lib/systemd/system/netacctd@.service")
+            .find("ExecStart=/usr/local/bin/netacctd --config=/etc/netacct/%i.json --tag=%i") !=
+        std::string::npos);
+  // The installed example instance config is one netacctd accepts.
+  Ran parsed = sh(dest + "/usr/local/bin/netacct-health --config " + dest +
+                  "/etc/netacct/example-instance.json --pin-base " + dest);
+  CHECK_MESSAGE(parsed.code == 2, parsed.output);  // valid config, nothing pinned: CRITICAL
+
+  // A second install keeps an edited config.
+  std::ofstream(dest + "/etc/netacct/whitelist.json", std::ios::app) << "\n";
+  Ran again = sh(make + " install");
+  CHECK(again.output.find("KEEP") != std::string::npos);
+
+  Ran removed = sh(make + " uninstall");
+  INFO(removed.output);
+  REQUIRE(removed.code == 0);
+  Ran left = sh("find " + dest + " -type f");
+  // Only the config the operator edited stays.
+  CHECK(left.output == dest + "/etc/netacct/whitelist.json\n");
+  run("rm -rf " + dest);
+}
+
+TEST_CASE("systemd: netacctd@.service passes systemd-analyze verify") {
+  if (sh("command -v systemd-analyze").code != 0) {
+    MESSAGE("systemd-analyze is missing (Debian package 'systemd'; 'make deps' installs it)");
+    return;
+  }
+  // verify checks that ExecStart's binary exists: point it at the build's.
+  char cwd[4096];
+  REQUIRE(::getcwd(cwd, sizeof cwd) != nullptr);
+  std::string dir = temp_dir();
+  std::string unit = dir + "/netacctd@.service";
+  std::string binary = build_dir()[0] == '/' ? build_dir() : std::string(cwd) + "/" + build_dir();
+  run_ok("sed 's|/usr/local/bin/netacctd|" + binary + "/bin/netacctd|' systemd/netacctd@.service > " +
+         unit);
+  Ran verify = sh("systemd-analyze verify " + unit);
+  INFO(verify.output);
+  CHECK(verify.code == 0);
+  CHECK(verify.output.empty());
+  Ran security = sh("systemd-analyze security --offline=yes " + unit + " | tail -1");
+  MESSAGE("systemd-analyze security: " << security.output);
+  run("rm -rf " + dir);
+}
