@@ -67,6 +67,14 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 $(BUILD)/bpf:
 	$(Q)mkdir -p $@
 
+# Benchmark only: the same programs with per-CPU flow values and no atomics,
+# to measure that alternative (tools/bench/bench_percpu.cpp).
+$(BUILD)/bpf/netacct_percpu.bpf.o: bpf/netacct.bpf.c bpf/*.h | $(BUILD)/bpf
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DNETACCT_PERCPU_VALUES -c $< -o $@
+
+$(call obj,tools/bench/bench_percpu.cpp): $(BUILD)/bpf/netacct_percpu.skel.h
+
 # ---- C++ -----------------------------------------------------------------
 $(BUILD)/obj/%.o: %.cpp $(SKELS)
 	@mkdir -p $(dir $@)

@@ -21,10 +21,21 @@
  * are inserted by user space when a buffer is created or cleared, and
  * max_entries is the flow capacity plus those reserved entries.
  */
+#ifdef NETACCT_PERCPU_VALUES
+/*
+ * Benchmark-only build (tools/bench): per-CPU values, added to without
+ * atomics, to measure that alternative. Never loaded by the daemon.
+ */
+#define NETACCT_FLOW_BUFFER_DEF                                                \
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                \
+	__type(key, struct netacct_flow_key);                                  \
+	__type(value, struct netacct_counters)
+#else
 #define NETACCT_FLOW_BUFFER_DEF                                                \
 	__uint(type, BPF_MAP_TYPE_HASH);                                       \
 	__type(key, struct netacct_flow_key);                                  \
 	__type(value, struct netacct_counters)
+#endif
 
 /*
  * Template of the inner map of active_flows. libbpf refuses a pinned inner

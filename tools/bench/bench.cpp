@@ -18,6 +18,7 @@
 #include "bench_harvest.hpp"
 #include "bench_memory.hpp"
 #include "bench_packets.hpp"
+#include "bench_percpu.hpp"
 #include "bench_resident.hpp"
 #include "bpf/netacct_shared.h"
 
@@ -54,6 +55,21 @@ void print_packets(const PacketFigures& p, int rounds) {
   print_row("XDP, 1 flow + whitelist miss, 10,000 (info)", {p.empty_xdp, p.xdp_wl_miss}, {0});
   std::printf(
       "  (the kernel reports whole ns per call; repeat 1 durations include one clock read)\n");
+}
+
+void print_percpu(const PercpuFigures& c, const PacketFigures& p) {
+  std::printf(
+      "\nper-CPU values instead (bench-only build -DNETACCT_PERCPU_VALUES: "
+      "PERCPU_HASH, no atomics)\n");
+  std::printf("  %-44s %8s %8s %8s   %s\n", "case", "empty", "per-CPU", "ratio", "shared (ours)");
+  auto row = [](const char* name, Pair pair, double shared) {
+    std::printf("  %-44s %8.1f %8.1f %7.2fx   %.1f\n", name, pair.empty_ns, pair.ours_ns,
+                pair.ratio(), shared);
+  };
+  row("XDP, 1 IPv4 flow", {c.empty_xdp, c.xdp_1flow}, p.xdp_1flow);
+  std::string mix = "XDP, 65,536 flows, repeat " + std::to_string(p.mix_repeat) + " per frame";
+  row(mix.c_str(), {c.empty_xdp_64k, c.xdp_64k}, p.xdp_64k);
+  row("XDP, 65,536 flows, repeat 1 per frame", {c.empty_xdp_64k_r1, c.xdp_64k_r1}, p.xdp_64k_r1);
 }
 
 void print_harvest_row(const HarvestFigures& h, double goal_s) {
@@ -95,7 +111,8 @@ void print_memory(const MemoryFigures& m, uint64_t shared_1m) {
   }
 }
 
-void print_last_line(const PacketFigures& p, const HarvestResults& h, const MemoryFigures& m) {
+void print_last_line(const PacketFigures& p, const PercpuFigures& c, const HarvestResults& h,
+                     const MemoryFigures& m) {
   std::printf(
       "bench: empty_xdp_ns=%.1f empty_tc_ns=%.1f xdp_1flow_ns=%.1f tc_in_1flow_ns=%.1f "
       "tc_eg_1flow_ns=%.1f empty_xdp_64k_ns=%.1f xdp_64k_ns=%.1f xdp_v6_ns=%.1f xdp_wl_ns=%.1f "
@@ -114,7 +131,8 @@ void print_last_line(const PacketFigures& p, const HarvestResults& h, const Memo
       static_cast<unsigned long long>(m.shared),
       static_cast<unsigned long long>(m.percpu_estimate(2)),
       static_cast<unsigned long long>(m.percpu_estimate(128)));
-  std::printf("\n");
+  std::printf(" xdp_1flow_percpu_ns=%.1f xdp_64k_percpu_ns=%.1f xdp_64k_r1_percpu_ns=%.1f\n",
+              c.xdp_1flow, c.xdp_64k, c.xdp_64k_r1);
 }
 
 }  // namespace
@@ -136,13 +154,17 @@ int main(int argc, char** argv) {
     XdpResident resident;
     EmptyProgs empty;
     PacketFigures packets = measure_packets(empty, isolated ? &resident : nullptr, rounds);
+    PercpuFigures percpu = measure_percpu(empty, isolated ? &resident : nullptr, rounds);
     HarvestResults harvest = measure_harvest(rounds);
     MemoryFigures memory =
         measure_memory(packets.flow_buffer_memlock_64k, kMixFlows + NETACCT_BUCKET_COUNT);
     print_packets(packets, rounds);
+    print_percpu(percpu, packets);
     print_harvest(harvest);
     print_memory(memory, harvest.flow_buffer_memlock_1m);
-    print_last_line(packets, harvest, memory);
+    std::printf("    (the per-CPU build's own flow buffer here: %.1f MiB)\n",
+                mib(percpu.flow_buffer_memlock));
+    print_last_line(packets, percpu, harvest, memory);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netacct-bench: %s\n", e.what());
     return 1;
