@@ -36,6 +36,8 @@ BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
 INTEG_SRCS := $(wildcard tests/integration/*.cpp)
 BENCH_SRCS := $(wildcard tools/bench/*.cpp)
 SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
+# netacct-multi's modules (all but its main) are unit-tested too.
+MULTI_LIB_SRCS := $(filter-out tools/multi/main.cpp,$(wildcard tools/multi/*.cpp))
 # Operator tools: tools/netacct-NAME/*.cpp or tools/netacct-NAME.cpp becomes
 # $(BUILD)/bin/netacct-NAME, linked with the daemon's modules and the engine.
 TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(wildcard tools/netacct-*/))) \
@@ -91,7 +93,7 @@ $(BUILD)/bin/netacctd: $(call obj,daemon/main.cpp $(DAEMON_SRCS)) $(ENGINE_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRCS) $(DAEMON_SRCS)) $(ENGINE_LIB)
+$(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRCS) $(DAEMON_SRCS) $(MULTI_LIB_SRCS)) $(ENGINE_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -219,11 +221,60 @@ help:
 	@echo "  all            build BPF objects, skeletons, library, binaries, tests (default)"
 	@echo "  deps           install Debian packages and mount bpffs when absent"
 	@echo "  run            demo in its own namespaces; IFACE=dev [NS=ns] [XDP=1] runs netacctd"
+	@echo "  debug          like run, netacctd with --debug (debug log and live table)"
+	@echo "  multi-run      netacct-multi on MULTI_CONFIG (default config/multi_accounting_config.json)"
+	@echo "  examples       write example whitelist.json and multi_accounting_config.json into config/"
+	@echo "  verify         load every BPF program through the verifier, report instruction counts"
+	@echo "  check          report what this host lacks (kernel, BTF, bpffs, clsact, capabilities)"
+	@echo "  cleanup        remove netacct programs, filters and pins [TAGS=\"a b\"] (all tags when none)"
+	@echo "  install        binaries, systemd unit, example configs, logrotate [PREFIX=/usr/local DESTDIR=]"
+	@echo "  uninstall      remove what install wrote (edited configs stay)"
 	@echo "  test           run every test suite; last line: N passed, N failed"
 	@echo "  test-unit | test-bpf | test-integration   one suite"
 	@echo "  bench          kernel-measured ns/packet and harvest rate, vs empty programs"
 	@echo "  format | lint  clang-format the C++ sources / check them"
 	@echo "  clean          remove $(BUILD)/"
-	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan)"
+	@echo "  help           this list"
+	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan) IFACE NS XDP ARGS MULTI_CONFIG TAGS PREFIX DESTDIR"
+
+# ---- netacct-multi, netacct-verify and their targets ---------------------
+MULTI_BINS := $(BUILD)/bin/netacct-multi $(BUILD)/bin/netacct-verify
+all: $(MULTI_BINS)
+TEST_BINS += $(MULTI_BINS)
+MULTI_CONFIG ?= config/multi_accounting_config.json
+.PHONY: debug examples multi-run verify
+
+$(BUILD)/bin/netacct-multi: $(call obj,tools/multi/main.cpp $(MULTI_LIB_SRCS) $(DAEMON_SRCS)) \
+                            $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/netacct-verify: $(call obj,$(wildcard tools/verify/*.cpp)) $(ENGINE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# `make debug`: netacctd --debug (debug log and live table) on IFACE=dev [NS=ns] [XDP=1];
+# without IFACE the demo, whose netacctd already runs with --debug.
+debug: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/bin/netacctd
+ifeq ($(IFACE),)
+	$(Q)BUILD=$(BUILD) ./tools/netacct-demo.sh $(if $(XDP),--xdp) $(SECONDS)
+else
+	$(Q)$(BUILD)/bin/netacctd --debug $(if $(XDP),--xdp) $(if $(NS),--namespace $(NS)) $(ARGS) $(IFACE)
+endif
+
+examples: $(BUILD)/bin/netacctd
+	$(Q)$(BUILD)/bin/netacctd --create-examples --config-dir config
+
+multi-run: $(BUILD)/bin/netacctd $(BUILD)/bin/netacct-multi
+	$(Q)if [ ! -f "$(MULTI_CONFIG)" ]; then \
+	  echo "make multi-run: $(MULTI_CONFIG) does not exist; 'make examples' writes an example to edit" >&2; \
+	  exit 2; fi
+	$(Q)$(BUILD)/bin/netacct-multi $(ARGS) $(MULTI_CONFIG)
+
+verify: $(BUILD)/bin/netacct-verify
+	$(Q)$(BUILD)/bin/netacct-verify
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -134,8 +134,11 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
   }
   const json::value& root = parsed.value();
   if (!root.is_object()) return Error{path + ": the config must be a JSON object", 0, {}};
-  const json::object& object = root.get_object();
+  return apply_instance_object(root.get_object(), path, opts);
+}
 
+Result<void> apply_instance_object(const json::object& object, const std::string& path,
+                                   DaemonOptions& opts) {
   static const std::set<std::string> known = {
       "tag", "namespace", "interface", "output_file", "whitelist_file", "xdp", "debug",
       "interval", "max_flows", "max_whitelist", "xdp_generic", "log_file", "object_file"};

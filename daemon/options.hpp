@@ -10,6 +10,10 @@
 
 #include "common/result.hpp"
 
+namespace boost::json {
+class object;
+}
+
 namespace netacct {
 
 enum class Action { Run, Help, Version, ListAll, CreateExamples };
@@ -44,6 +48,10 @@ inline constexpr int kUsageExit = 2;
 Result<DaemonOptions> parse_options(int argc, char** argv);
 // Reads one instance object (the seed's multi-instance format) into opts.
 Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts);
+// The same rules for an object already parsed (netacct-multi's instances);
+// `where` starts every error message ("multi.json: instances[1]").
+Result<void> apply_instance_object(const boost::json::object& object, const std::string& where,
+                                   DaemonOptions& opts);
 // Fills tag, resolves the paths and validates everything that can be
 // checked without touching the kernel.
 Result<void> finalize_options(DaemonOptions& opts);

@@ -101,7 +101,7 @@ static const char* kExampleWhitelist = R"json({
 }
 )json";
 
-static const char* kExampleMulti = R"json({
+static const char* const kExampleMulti = R"json({
   "instances": [
     {
       "tag": "eth0",
@@ -126,6 +126,8 @@ static const char* kExampleMulti = R"json({
   ]
 }
 )json";
+
+const char* example_multi_config() { return kExampleMulti; }
 
 int create_examples(const DaemonOptions& options, std::FILE* out) {
   std::string dir = options.config_dir.empty() ? default_config_dir() : options.config_dir;
