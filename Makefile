@@ -14,7 +14,7 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
             -I$(BUILD)/bpf -I. -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH_TRIPLET) -Ibpf
-LDLIBS := -lbpf -lnl-route-3 -lnl-3 -luv -lboost_json -lelf -lz -lpthread
+LDLIBS := -lbpf -lnl-route-3 -lnl-3 -luv -lboost_json -lprometheus-cpp-core -lhttp_parser -lelf -lz -lpthread
 NL_CFLAGS := -I/usr/include/libnl3
 CXXFLAGS += $(NL_CFLAGS)
 
@@ -30,7 +30,7 @@ endif
 
 # ---- sources -------------------------------------------------------------
 ENGINE_SRCS := $(wildcard daemon/common/*.cpp) pin/pin_dir.cpp $(wildcard daemon/engine/*.cpp)
-DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp))
+DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp)) $(wildcard daemon/metrics/*.cpp)
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
 INTEG_SRCS := $(wildcard tests/integration/*.cpp)

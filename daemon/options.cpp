@@ -13,6 +13,7 @@
 
 #include "../pin/pin_dir.hpp"
 #include "common/json_file.hpp"
+#include "metrics/http_server.hpp"
 
 namespace netacct {
 
@@ -41,6 +42,12 @@ Options:
       --config-dir DIR  where bare WHITELIST names go
       --pin-base DIR    pin root (default /sys/fs/bpf/netacct)
       --cleanup-on-exit detach and unpin on exit (default: keep counting)
+      --metrics-listen ADDR:PORT
+                        serve Prometheus metrics at http://ADDR:PORT/metrics
+                        (default 127.0.0.1:9464; [::1]:PORT for IPv6)
+      --no-metrics      do not serve /metrics
+      --metrics-top-flows N
+                        also export the top N flows by bytes (default 0 = off)
       --list-all        list interfaces of the host and every named namespace
       --create-examples write example whitelist and multi-instance config
   -V, --version         print the version
@@ -125,6 +132,18 @@ static Result<uint32_t> parse_count(const std::string& text, const std::string& 
   return static_cast<uint32_t>(value);
 }
 
+static Result<uint32_t> parse_top_flows(const std::string& text, const std::string& where) {
+  if (text == "0") return 0u;
+  return parse_count(text, where, kMaxMetricsTopFlows);
+}
+
+// Checked here so a bad address is a usage error; bound by the daemon.
+static Result<std::string> parse_metrics_listen(const std::string& text, const std::string& where) {
+  if (auto parsed = parse_listen_address(text); !parsed)
+    return Error{where + ": " + parsed.error().message(), 0, {}};
+  return text;
+}
+
 Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts) {
   auto parsed = read_json_file(path);
   if (!parsed) {
@@ -141,7 +160,8 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                    DaemonOptions& opts) {
   static const std::set<std::string> known = {
       "tag", "namespace", "interface", "output_file", "whitelist_file", "xdp", "debug",
-      "interval", "max_flows", "max_whitelist", "xdp_generic", "log_file", "object_file"};
+      "interval", "max_flows", "max_whitelist", "xdp_generic", "log_file", "object_file",
+      "metrics", "metrics_listen", "metrics_top_flows"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -170,7 +190,8 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                       text("output_file", opts.output_file, false),
                       text("whitelist_file", opts.whitelist_file, true),
                       text("log_file", opts.log_file, true), flag("xdp", opts.xdp),
-                      flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug)}) {
+                      flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
+                      flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
   }
   if (const json::value* v = field("interval")) {
@@ -189,13 +210,26 @@ Result<void> apply_instance_object(const json::object& object, const std::string
       *slot = count.value();
     }
   }
+  if (const json::value* v = field("metrics_listen")) {
+    if (!v->is_string()) return Error{path + ": 'metrics_listen' must be a string", 0, {}};
+    auto listen = parse_metrics_listen(std::string(v->get_string()), path + ": metrics_listen");
+    if (!listen) return listen.error();
+    opts.metrics_listen = listen.value();
+    opts.metrics_listen_set = true;
+  }
+  if (const json::value* v = field("metrics_top_flows")) {
+    if (!v->is_number()) return Error{path + ": 'metrics_top_flows' must be an integer", 0, {}};
+    auto count = parse_top_flows(json::serialize(*v), path + ": metrics_top_flows");
+    if (!count) return count.error();
+    opts.metrics_top_flows = count.value();
+  }
   return ok();
 }
 
 Result<DaemonOptions> parse_options(int argc, char** argv) {
   enum LongOnly {
     kMaxFlows = 1000, kMaxWhitelist, kLogFile, kLogDir, kConfigDir, kPinBase, kCleanupOnExit,
-    kListAll, kCreateExamples, kXdpGeneric
+    kListAll, kCreateExamples, kXdpGeneric, kMetricsListen, kNoMetrics, kMetricsTopFlows
   };
   static const option long_options[] = {
       {"xdp", no_argument, nullptr, 'x'},
@@ -214,6 +248,9 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"cleanup-on-exit", no_argument, nullptr, kCleanupOnExit},
       {"list-all", no_argument, nullptr, kListAll},
       {"create-examples", no_argument, nullptr, kCreateExamples},
+      {"metrics-listen", required_argument, nullptr, kMetricsListen},
+      {"no-metrics", no_argument, nullptr, kNoMetrics},
+      {"metrics-top-flows", required_argument, nullptr, kMetricsTopFlows},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -267,6 +304,21 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       case kConfigDir: opts.config_dir = value; break;
       case kPinBase: opts.pin_base = value; break;
       case kCleanupOnExit: opts.cleanup_on_exit = true; break;
+      case kMetricsListen: {
+        auto listen = parse_metrics_listen(value, "--metrics-listen");
+        if (!listen) return listen.error();
+        opts.metrics_listen = listen.value();
+        opts.metrics_listen_set = true;
+        opts.metrics = true;
+        break;
+      }
+      case kNoMetrics: opts.metrics = false; break;
+      case kMetricsTopFlows: {
+        auto count = parse_top_flows(value, "--metrics-top-flows");
+        if (!count) return count.error();
+        opts.metrics_top_flows = count.value();
+        break;
+      }
       case kListAll: opts.action = Action::ListAll; break;
       case kCreateExamples: opts.action = Action::CreateExamples; break;
       case 'V': opts.action = Action::Version; break;

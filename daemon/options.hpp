@@ -38,7 +38,15 @@ struct DaemonOptions {
   double interval = 5.0;
   uint32_t max_flows = 65536;
   uint32_t max_whitelist = 16384;
+  // /metrics (daemon/metrics/): on by default, loopback only.
+  bool metrics = true;
+  std::string metrics_listen = "127.0.0.1:9464";
+  bool metrics_listen_set = false;  // given explicitly: failing to bind it is an error
+  uint32_t metrics_top_flows = 0;   // per-flow series for the top N flows; 0 = none
 };
+
+// Upper bound of --metrics-top-flows (two series per flow).
+inline constexpr uint32_t kMaxMetricsTopFlows = 1000;
 
 // Exit code for usage errors (bad flag or value).
 inline constexpr int kUsageExit = 2;

@@ -59,6 +59,10 @@ Result<void> Reactor::start() {
   // A broken whitelist stops the start before any kernel state changes.
   auto whitelist = WhitelistService::preload(options_.whitelist_file);
   if (!whitelist) return whitelist.error();
+  // So does a --metrics-listen address that cannot be bound.
+  auto metrics = MetricsService::create(options_);
+  if (!metrics) return metrics.error();
+  metrics_ = std::move(metrics.value());
 
   auto dir = pin::PinDir::open(options_.tag, options_.pin_base);
   if (!dir) return dir.error();
@@ -91,6 +95,10 @@ Result<void> Reactor::start() {
   if (auto applied = whitelist_->start(std::move(whitelist.value())); !applied)
     return applied.error();
   ledger_->set_whitelist_info(whitelist_->info_json());
+  if (metrics_) {
+    metrics_->seed(ledger_->totals(), datapath_->flow_capacity());
+    metrics_->on_whitelist(*whitelist_);
+  }
 
   auto report = attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
   if (!report) return report.error();
@@ -155,6 +163,7 @@ void Reactor::queue_harvest() {
 void Reactor::harvest_in_worker() {
   // The loop thread does not touch the ledger while this runs.
   int64_t now = unix_now();
+  uint64_t started = uv_hrtime();
   if (reopen_pending_) {
     auto rotated = ledger_->reopen(now);
     if (rotated && rotated.value())
@@ -163,6 +172,7 @@ void Reactor::harvest_in_worker() {
     reopen_pending_ = false;
   }
   last_result_.emplace(ledger_->harvest(now));
+  harvest_ns_ = uv_hrtime() - started;
   // A large harvest frees tens of MB on this pool thread's malloc arena;
   // give them back instead of keeping the high-water mark as RSS.
   malloc_trim(0);
@@ -171,6 +181,7 @@ void Reactor::harvest_in_worker() {
 void Reactor::harvest_done() {
   harvest_running_ = false;
   harvests_++;
+  if (metrics_) metrics_->on_harvest(last_result_, static_cast<double>(harvest_ns_) / 1e9, unix_now());
   if (last_result_ && !last_result_->ok()) {
     // The delta stays in the idle buffer: the next harvest retries it.
     NA_ERROR("harvest failed, will retry: %s", last_result_->error().message().c_str());
@@ -226,6 +237,7 @@ void Reactor::reload_whitelist(WhitelistService::Trigger trigger) {
   if (stopping_ || !whitelist_) return;
   whitelist_->reload(trigger);
   ledger_->set_whitelist_info(whitelist_->info_json());
+  if (metrics_) metrics_->on_whitelist(*whitelist_);
 }
 
 void Reactor::on_signal(int signum) {
@@ -284,6 +296,7 @@ void Reactor::close_handles() {
   handles_open_ = false;
   link_watcher_.reset();
   whitelist_watcher_.reset();
+  if (metrics_) metrics_->close();
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
   for (uv_signal_t& signal : signals_) uv_close(reinterpret_cast<uv_handle_t*>(&signal), nullptr);
 }
@@ -341,6 +354,8 @@ int Reactor::run() {
       NA_WARN("whitelist hot reload unavailable (%s); SIGHUP still reloads",
               watching.error().message().c_str());
   }
+
+  if (metrics_) metrics_->start(&loop_);
 
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (int rc = uv_loop_close(&loop_); rc != 0) {

@@ -20,6 +20,7 @@
 #include "engine/ledger.hpp"
 #include "file_watcher.hpp"
 #include "link_watcher.hpp"
+#include "metrics/metrics_service.hpp"
 #include "options.hpp"
 #include "whitelist_service.hpp"
 
@@ -66,6 +67,7 @@ class Reactor {
   std::unique_ptr<LinkWatcher> link_watcher_;
   std::unique_ptr<WhitelistService> whitelist_;
   std::unique_ptr<FileWatcher> whitelist_watcher_;
+  std::unique_ptr<MetricsService> metrics_;  // null with --no-metrics
   Interface interface_;
   AttachReport attach_report_;
   bool attached_ = false;
@@ -77,6 +79,7 @@ class Reactor {
   bool final_pending_ = false;  // stop requested while a harvest ran
   std::atomic<bool> reopen_pending_{false};  // set on the loop, read by the worker
   std::optional<Result<Delta>> last_result_;
+  uint64_t harvest_ns_ = 0;  // written by the worker, read in harvest_done
   int64_t harvests_ = 0;
   int exit_code_ = 0;
   std::FILE* log_file_ = nullptr;

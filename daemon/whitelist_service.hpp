@@ -36,6 +36,9 @@ class WhitelistService {
   size_t count() const { return map_.current().size(); }
   std::string sample_text(size_t n = 5) const;
   boost::json::value info_json() const;
+  // The last load or reload: whether it applied, and when (unix seconds).
+  bool last_reload_ok() const { return last_ok_; }
+  int64_t last_reload_time() const { return last_time_; }
 
  private:
   void record(bool ok, const std::string& result, const WhitelistApplyStats* stats);

@@ -9,6 +9,7 @@ PACKAGES=(
   libuv1-dev libnl-3-dev libnl-route-3-dev libboost-json1.81-dev doctest-dev
   iproute2 iputils-ping ethtool logrotate
   systemd util-linux procps
+  prometheus-cpp-dev libhttp-parser-dev prometheus curl
 )
 
 missing=()
