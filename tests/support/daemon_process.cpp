@@ -2,6 +2,7 @@
 #include "daemon_process.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,10 +27,16 @@ DaemonProcess::~DaemonProcess() {
   }
 }
 
-void DaemonProcess::start(const std::vector<std::string>& args, const std::string& log_path) {
+void DaemonProcess::start(const std::vector<std::string>& args, const std::string& log_path,
+                          const std::string& netns) {
   std::string binary = netacctd_path();
+  std::string netns_path = netns.empty() ? "" : "/var/run/netns/" + netns;
   pid_ = ::fork();
   if (pid_ == 0) {
+    if (!netns_path.empty()) {
+      int ns = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
+    }
     int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);

@@ -28,8 +28,12 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
-  // Starts netacctd with args; output goes to log_path.
-  void start(const std::vector<std::string>& args, const std::string& log_path);
+  // Starts netacctd with args; output goes to log_path. With `netns`, the
+  // daemon runs inside that network namespace (like `ip netns exec`, but
+  // only the network namespace changes: /sys, and so the host's bpffs with
+  // the test's pins, stay as they are).
+  void start(const std::vector<std::string>& args, const std::string& log_path,
+             const std::string& netns = "");
   void signal(int signum);
   // Waits up to timeout_ms; returns the exit code (or -1 on timeout / signal).
   int wait(int timeout_ms);
