@@ -188,7 +188,11 @@ int netacct_xdp_in(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	account(data, data_end, bpf_xdp_get_buff_len(ctx), 0, 0, DIR_INGRESS);
+	/*
+	 * The program is not loaded with BPF_F_XDP_HAS_FRAGS, so the kernel only
+	 * gives it linear frames: their length is data_end - data, no helper call.
+	 */
+	account(data, data_end, data_end - data, 0, 0, DIR_INGRESS);
 	return XDP_PASS;
 }
 
