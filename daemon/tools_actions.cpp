@@ -13,22 +13,10 @@
 #include <vector>
 
 #include "common/json_file.hpp"
+#include "engine/discover.hpp"
 #include "engine/netns.hpp"
 
 namespace netacct {
-
-static std::vector<std::string> named_namespaces() {
-  std::vector<std::string> names;
-  if (DIR* dir = ::opendir("/var/run/netns")) {
-    while (dirent* entry = ::readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    ::closedir(dir);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 static bool print_links(std::FILE* out, const std::string& netns) {
   auto scope = NetnsScope::enter(netns);
@@ -64,7 +52,7 @@ static bool print_links(std::FILE* out, const std::string& netns) {
 int list_all_interfaces(std::FILE* out) {
   std::fprintf(out, "host namespace:\n");
   bool ok = print_links(out, "");
-  for (const std::string& name : named_namespaces()) {
+  for (const std::string& name : list_named_namespaces()) {
     std::fprintf(out, "namespace %s:\n", name.c_str());
     ok = print_links(out, name) && ok;
   }

@@ -35,19 +35,6 @@ namespace netacct::test {
 
 inline constexpr uint16_t kMetricsPort = 9464;
 
-inline std::string metrics_temp_dir() {
-  char path[] = "/tmp/netacct-metrics-XXXXXX";
-  REQUIRE(::mkdtemp(path) != nullptr);
-  return path;
-}
-
-inline std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A TCP socket created inside `netns` and connected to 127.0.0.1:port there;
 // -1 if the connection failed. Receives time out after timeout_ms.
 inline int connect_in_netns(const std::string& netns, uint16_t port, int timeout_ms = 3000) {

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/integration/it_common.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -18,19 +19,6 @@
 using namespace netacct::test;
 
 namespace {
-
-std::string temp_dir() {
-  char path[] = "/tmp/netacct-it-XXXXXX";
-  REQUIRE(::mkdtemp(path) != nullptr);
-  return path;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Starts netacctd on A's end and waits until its first harvest wrote OUTPUT.
 void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
@@ -43,7 +31,7 @@ void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string
   daemon.start(args, log);
   bool ready = wait_until([&] { return !read_source(output, tag).is_null() || !daemon.running(); },
                           15000);
-  INFO("daemon log:\n" << slurp(log));
+  INFO("daemon log:\n" << read_text(log));
   REQUIRE(ready);
   REQUIRE(daemon.running());
 }
@@ -51,38 +39,23 @@ void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string
 void stop_daemon(DaemonProcess& daemon, const std::string& log) {
   daemon.signal(SIGTERM);
   int code = daemon.wait(15000);
-  INFO("daemon log:\n" << slurp(log));
+  INFO("daemon log:\n" << read_text(log));
   CHECK(code == 0);
-}
-
-UdpResult send_udp(const std::string& from, const std::string& to, const std::string& address,
-                   uint32_t count, uint32_t payload, uint16_t port) {
-  UdpSpec spec;
-  spec.from_netns = from;
-  spec.to_netns = to;
-  spec.to_address = address;
-  spec.count = count;
-  spec.payload = payload;
-  spec.port = port;
-  UdpResult result = udp_transfer(spec);
-  REQUIRE(result.sent == count);
-  REQUIRE(result.received == count);
-  return result;
 }
 
 void both_directions_exact(bool xdp) {
   Topology topo;
   TagGuard tag(xdp ? "dx" : "dt");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log, xdp);
 
   const uint32_t n4 = 700, p4 = 300, n6 = 500, p6 = 1000;
-  send_udp(topo.a().netns, topo.b().netns, topo.b().ipv4, n4, p4, 40101);      // tx v4
-  send_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, n4 + 1, p4 + 1, 40102);  // rx v4
-  send_udp(topo.a().netns, topo.b().netns, topo.b().ipv6, n6, p6, 40103);      // tx v6
-  send_udp(topo.b().netns, topo.a().netns, topo.a().ipv6, n6 + 1, p6 + 1, 40104);  // rx v6
+  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv4, n4, p4, 40101);      // tx v4
+  udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv4, n4 + 1, p4 + 1, 40102);  // rx v4
+  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv6, n6, p6, 40103);      // tx v6
+  udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv6, n6 + 1, p6 + 1, 40104);  // rx v6
   stop_daemon(daemon, log);
 
   boost::json::value source = read_source(output, tag.tag());
@@ -114,7 +87,7 @@ TEST_CASE("daemon: IPv4 and IPv6 both directions are exact in XDP mode") {
 TEST_CASE("daemon: a graceful restart during traffic loses and doubles nothing") {
   Topology topo;
   TagGuard tag("dr");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log, false);
@@ -165,7 +138,7 @@ TEST_CASE("daemon: a graceful restart during traffic loses and doubles nothing")
 TEST_CASE("daemon: two tags on two interfaces share one file, each entry exact") {
   Topology topo;
   TagGuard tag_a("sa"), tag_b("sb");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it");
   std::string output = dir + "/shared.json";
   DaemonProcess da, db;
   da.start({"--namespace", topo.a().netns, "--tag", tag_a.tag(), "--interval", "0.3",
@@ -178,8 +151,8 @@ TEST_CASE("daemon: two tags on two interfaces share one file, each entry exact")
     return !read_source(output, tag_a.tag()).is_null() && !read_source(output, tag_b.tag()).is_null();
   }, 15000));
   const uint32_t n = 3000, p = 400;
-  send_udp(topo.a().netns, topo.b().netns, topo.b().ipv4, n, p, 40121);
-  send_udp(topo.b().netns, topo.a().netns, topo.a().ipv6, n, p, 40122);
+  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv4, n, p, 40121);
+  udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv6, n, p, 40122);
   stop_daemon(da, dir + "/a.log");
   stop_daemon(db, dir + "/b.log");
 
@@ -202,7 +175,7 @@ TEST_CASE("daemon: two tags on two interfaces share one file, each entry exact")
 TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps totals") {
   Topology topo;
   TagGuard tag("bad");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it");
   std::string output = dir + "/keep.json";
   const std::string kept = "{\"sources\": [{\"id\": \"" + tag.tag() + "\", \"traffic_data\": []}]}\n";
   { std::ofstream(output) << kept; }
@@ -235,7 +208,7 @@ TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps to
     // One error line (usage errors add one "Try --help" line).
     size_t lines = static_cast<size_t>(std::count(result.output.begin(), result.output.end(), '\n'));
     CHECK(lines <= 2);
-    CHECK(slurp(output) == kept);
+    CHECK(read_text(output) == kept);
   }
   // A malformed output file is refused (naming it) and left as it was.
   std::string bad_output = dir + "/bad_output.json";
@@ -245,6 +218,6 @@ TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps to
   INFO(result.output);
   CHECK(result.exit_code == 1);
   CHECK(result.output.find(bad_output) != std::string::npos);
-  CHECK(slurp(bad_output) == "{\"sources\": [\n");
+  CHECK(read_text(bad_output) == "{\"sources\": [\n");
   run("rm -rf " + dir);
 }

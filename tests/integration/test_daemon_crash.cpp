@@ -21,19 +21,6 @@ using namespace netacct::test;
 
 namespace {
 
-std::string temp_dir() {
-  char path[] = "/tmp/netacct-crash-XXXXXX";
-  REQUIRE(::mkdtemp(path) != nullptr);
-  return path;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::vector<std::string> daemon_args(const Topology& topo, const std::string& tag,
                                      const std::string& output, const char* interval) {
   return {"--namespace", topo.a().netns, "--tag", tag, "--interval", interval, "--debug",
@@ -48,7 +35,7 @@ void final_harvest(const Topology& topo, const std::string& tag, const std::stri
   uint64_t before = source_generation(read_source(output, tag));
   REQUIRE(wait_until([&] { return source_generation(read_source(output, tag)) > before; }, 15000));
   daemon.signal(SIGTERM);
-  INFO(slurp(log));
+  INFO(read_text(log));
   REQUIRE(daemon.wait(15000) == 0);
 }
 
@@ -71,7 +58,7 @@ UdpSpec paced_udp(const Topology& topo, uint32_t count, uint16_t port) {
 TEST_CASE("daemon: kill -9 at 20 random instants during traffic, with restarts, is exact") {
   Topology topo;
   TagGuard tag("k9");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-crash");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   std::mt19937 random(static_cast<unsigned>(::getpid()));
   std::uniform_int_distribution<int> lifetime_ms(20, 700);
@@ -123,7 +110,7 @@ TEST_CASE("daemon: kill -9 at 20 random instants during traffic, with restarts, 
 TEST_CASE("daemon: logrotate + SIGUSR1 starts a fresh file; old + new add up exactly") {
   Topology topo;
   TagGuard tag("rot");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-crash");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   daemon.start(daemon_args(topo, tag.tag(), output, "0.2"), log);
@@ -149,7 +136,7 @@ TEST_CASE("daemon: logrotate + SIGUSR1 starts a fresh file; old + new add up exa
   REQUIRE(rotated);
   ::usleep(500000);
   daemon.signal(SIGTERM);
-  INFO(slurp(log) << "\nlogrotate: " << rotate_output);
+  INFO(read_text(log) << "\nlogrotate: " << rotate_output);
   REQUIRE(daemon.wait(15000) == 0);
 
   netacct_counters old_part = flow_counters(read_source(output + ".1", tag.tag()),
@@ -167,7 +154,7 @@ TEST_CASE("daemon: logrotate + SIGUSR1 starts a fresh file; old + new add up exa
 TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resumes") {
   Topology topo;
   TagGuard tag("ifre");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-crash");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   daemon.start(daemon_args(topo, tag.tag(), output, "0.3"), log);
@@ -178,8 +165,8 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
   ::usleep(800000);  // let a harvest take the first batch
 
   run_ok("ip -n " + topo.a().netns + " link del " + topo.a().ifname);
-  REQUIRE(wait_until([&] { return slurp(log).find("gone") != std::string::npos ||
-                                  slurp(log).find("removed") != std::string::npos; }, 10000));
+  REQUIRE(wait_until([&] { return read_text(log).find("gone") != std::string::npos ||
+                                  read_text(log).find("removed") != std::string::npos; }, 10000));
   CHECK(daemon.running());
 
   // The same names, addresses and neighbours as the topology made.
@@ -203,7 +190,7 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
   REQUIRE(second.received == 1500);
   ::usleep(800000);
   daemon.signal(SIGTERM);
-  INFO(slurp(log));
+  INFO(read_text(log));
   REQUIRE(daemon.wait(15000) == 0);
   netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
                                        topo.b().ipv4, "UDP");

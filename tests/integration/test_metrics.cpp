@@ -13,27 +13,13 @@
 #include <regex>
 #include <set>
 
+#include "it_common.hpp"
 #include "metrics_common.hpp"
 #include "tests/support/traffic.hpp"
 
 using namespace netacct::test;
 
 namespace {
-
-UdpResult udp_exact(const std::string& from, const std::string& to, const std::string& address,
-                    uint32_t count, uint32_t payload, uint16_t port) {
-  UdpSpec spec;
-  spec.from_netns = from;
-  spec.to_netns = to;
-  spec.to_address = address;
-  spec.count = count;
-  spec.payload = payload;
-  spec.port = port;
-  UdpResult result = udp_transfer(spec);
-  REQUIRE(result.sent == count);
-  REQUIRE(result.received == count);
-  return result;
-}
 
 void stop(DaemonProcess& daemon, const std::string& log) {
   daemon.signal(SIGTERM);
@@ -92,7 +78,7 @@ void check_not_backwards(const std::map<std::string, double>& before,
 TEST_CASE("metrics: promtool accepts the output; the dashboard's names all exist") {
   Topology topo;
   TagGuard tag("mp"), other("mq");
-  std::string dir = metrics_temp_dir();
+  std::string dir = make_temp_dir("netacct-metrics");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_metrics_daemon(daemon, topo, tag.tag(), output, log, {"--metrics-top-flows", "5"});
@@ -167,7 +153,7 @@ TEST_CASE("metrics: promtool accepts the output; the dashboard's names all exist
 TEST_CASE("metrics: a real Prometheus scrapes the exact UDP byte total") {
   Topology topo;
   TagGuard tag("mprom");
-  std::string dir = metrics_temp_dir();
+  std::string dir = make_temp_dir("netacct-metrics");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_metrics_daemon(daemon, topo, tag.tag(), output, log);
@@ -208,7 +194,7 @@ TEST_CASE("metrics: a real Prometheus scrapes the exact UDP byte total") {
 TEST_CASE("metrics: the endpoint survives 1,000 bad requests, a slow client and a flood") {
   Topology topo;
   TagGuard tag("mrob");
-  std::string dir = metrics_temp_dir();
+  std::string dir = make_temp_dir("netacct-metrics");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_metrics_daemon(daemon, topo, tag.tag(), output, log);
@@ -340,7 +326,7 @@ TEST_CASE("metrics: the endpoint survives 1,000 bad requests, a slow client and 
 TEST_CASE("metrics: counters never go backwards across a restart or a rotation") {
   Topology topo;
   TagGuard tag("mmono");
-  std::string dir = metrics_temp_dir();
+  std::string dir = make_temp_dir("netacct-metrics");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   const std::vector<std::string> extra = {"--metrics-top-flows", "10"};

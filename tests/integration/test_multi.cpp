@@ -33,19 +33,6 @@ std::string bin_path(const std::string& name) {
   return std::string(build && *build ? build : "build") + "/bin/" + name;
 }
 
-std::string temp_dir() {
-  char path[] = "/tmp/netacct-it-multi-XXXXXX";
-  REQUIRE(::mkdtemp(path) != nullptr);
-  return path;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
@@ -114,8 +101,8 @@ Ran run_to_end(const std::vector<std::string>& argv, const std::string& dir) {
     Child child(argv, dir + "/run.out", dir + "/run.err");
     ran.code = child.wait(20000);
   }
-  ran.out = slurp(dir + "/run.out");
-  ran.err = slurp(dir + "/run.err");
+  ran.out = read_text(dir + "/run.out");
+  ran.err = read_text(dir + "/run.err");
   return ran;
 }
 
@@ -129,7 +116,7 @@ pid_t netacctd_of(const std::string& tag) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
     if (pid <= 0 || *end) continue;
-    std::string cmdline = slurp("/proc/" + std::string(entry->d_name) + "/cmdline");
+    std::string cmdline = read_text("/proc/" + std::string(entry->d_name) + "/cmdline");
     std::vector<std::string> args;
     for (size_t at = 0; at < cmdline.size();) {
       size_t zero = cmdline.find('\0', at);
@@ -168,13 +155,13 @@ std::string instance_json(const std::string& tag, const Endpoint& end, const std
 TEST_CASE("multi: two instances, one killed and restarted, files exact, summary is their sum") {
   Topology topo;
   TagGuard tag_a("ma"), tag_b("mb");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it-multi");
   std::string out_a = dir + "/a.json", out_b = dir + "/b.json", config = dir + "/multi.json";
   write_text(config, "{\"instances\": [\n  " + instance_json(tag_a.tag(), topo.a(), out_a) +
                          ",\n  " + instance_json(tag_b.tag(), topo.b(), out_b) + "\n]}\n");
   std::string log_out = dir + "/multi.out", log_err = dir + "/multi.err";
   Child multi({bin_path("netacct-multi"), "--json", "--interval", "1", config}, log_out, log_err);
-  INFO("netacct-multi stderr:\n" << slurp(log_err));
+  INFO("netacct-multi stderr:\n" << read_text(log_err));
 
   bool ready = wait_until(
       [&] {
@@ -205,7 +192,7 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
       },
       20000);
   REQUIRE(restarted);
-  CHECK(slurp(log_err).find("killed by signal") != std::string::npos);
+  CHECK(read_text(log_err).find("killed by signal") != std::string::npos);
   udp_exact(topo.b().netns, topo.a().netns, a4, 100, 50, 40204);
 
   multi.signal(SIGTERM);
@@ -232,7 +219,7 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
   CHECK(flow_counters(source_b, b4, a4, "UDP") == b_side);
 
   // The supervisor's last summary: A restarted once, B never, both stopped.
-  std::string printed = slurp(log_out);
+  std::string printed = read_text(log_out);
   REQUIRE(!printed.empty());
   std::string last = printed.substr(printed.rfind('\n', printed.size() - 2) + 1);
   boost::json::value final_summary = boost::json::parse(last);
@@ -278,7 +265,7 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
 }
 
 TEST_CASE("multi: config errors are one clear line and exit 2") {
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it-multi");
   struct Case {
     const char* name;
     std::string text;  // "" = the file does not exist
@@ -326,23 +313,23 @@ TEST_CASE("multi: config errors are one clear line and exit 2") {
 }
 
 TEST_CASE("multi: --create-example writes the seed's config once") {
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it-multi");
   std::string path = dir + "/multi_accounting_config.json";
   Ran first = run_to_end({bin_path("netacct-multi"), "--create-example", path}, dir);
   CHECK(first.code == 0);
-  std::string written = slurp(path);
+  std::string written = read_text(path);
   CHECK(written.find("\"instances\"") != std::string::npos);
   CHECK(written.find("\"mynamespace\"") != std::string::npos);
   write_text(path, "{}");
   Ran second = run_to_end({bin_path("netacct-multi"), "--create-example", path}, dir);
   CHECK(second.code == 1);
   CHECK(second.err.find("not overwritten") != std::string::npos);
-  CHECK(slurp(path) == "{}");
+  CHECK(read_text(path) == "{}");
   run("rm -rf " + dir);
 }
 
 TEST_CASE("verify: netacct-verify loads the three programs and reports instruction counts") {
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-it-multi");
   Ran ran = run_to_end({bin_path("netacct-verify")}, dir);
   INFO(ran.out << ran.err);
   CHECK(ran.code == 0);

@@ -31,19 +31,6 @@ std::string build_dir() {
 
 std::string tool(const std::string& name) { return build_dir() + "/bin/" + name; }
 
-std::string temp_dir() {
-  char path[] = "/tmp/netacct-ops-XXXXXX";
-  REQUIRE(::mkdtemp(path) != nullptr);
-  return path;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 // Exit code and output of a shell command.
@@ -78,7 +65,7 @@ void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string
   args.push_back(topo.a().ifname);
   args.push_back(output);
   daemon.start(args, log);
-  INFO(slurp(log));
+  INFO(read_text(log));
   REQUIRE(wait_until([&] { return source_generation(read_source(output, tag)) > 0; }, 15000));
 }
 
@@ -104,7 +91,7 @@ std::string tc_filters(const Topology& topo, const char* direction) {
 TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filter survives") {
   Topology topo;
   TagGuard tag("clk9");
-  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
   add_foreign_filter(topo);
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log);
@@ -143,7 +130,7 @@ TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filte
 TEST_CASE("cleanup: the XDP link of a killed daemon, with its interface deleted") {
   Topology topo;
   TagGuard tag("clxdp");
-  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log, {"--xdp"});
   std::string prog_xdp = pinned_prog_id(tag.pin_path() + "/prog_xdp_in");
@@ -169,7 +156,7 @@ TEST_CASE("cleanup: the XDP link of a killed daemon, with its interface deleted"
 TEST_CASE("cleanup: refuses a running daemon's tag without --force; --config names tags") {
   Topology topo;
   TagGuard tag("clrun");
-  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log);
 
@@ -203,7 +190,7 @@ TEST_CASE("cleanup: refuses a running daemon's tag without --force; --config nam
 TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stale or detached") {
   Topology topo;
   TagGuard tag("health");
-  std::string dir = temp_dir(), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
   const std::string check = tool("netacct-health") + " " + tag.tag() + " --output " + output;
 
   CHECK(sh(check).code == 2);  // nothing pinned yet
@@ -247,7 +234,7 @@ TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stal
 }
 
 TEST_CASE("install: make install into a DESTDIR, then make uninstall leaves no file") {
-  std::string dest = temp_dir();
+  std::string dest = make_temp_dir("netacct-ops");
   const std::string make = "make --no-print-directory BUILD=" + build_dir() + " DESTDIR=" + dest;
   Ran installed = sh(make + " install");
   INFO(installed.output);
@@ -273,7 +260,7 @@ TEST_CASE("install: make install into a DESTDIR, then make uninstall leaves no f
     CHECK(version.output.find(binary) != std::string::npos);
   }
   // The installed unit points at the installed binary.
-  CHECK(slurp(dest + "/usr/local/lib/systemd/system/netacctd@.service")
+  CHECK(read_text(dest + "/usr/local/lib/systemd/system/netacctd@.service")
             .find("ExecStart=/usr/local/bin/netacctd --config=/etc/netacct/%i.json --tag=%i") !=
         std::string::npos);
   // The installed example instance config is one netacctd accepts.
@@ -303,7 +290,7 @@ TEST_CASE("systemd: netacctd@.service passes systemd-analyze verify") {
   // verify checks that ExecStart's binary exists: point it at the build's.
   char cwd[4096];
   REQUIRE(::getcwd(cwd, sizeof cwd) != nullptr);
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-ops");
   std::string unit = dir + "/netacctd@.service";
   std::string binary = build_dir()[0] == '/' ? build_dir() : std::string(cwd) + "/" + build_dir();
   run_ok("sed 's|/usr/local/bin/netacctd|" + binary + "/bin/netacctd|' systemd/netacctd@.service > " +

@@ -23,19 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string temp_dir() {
-  char path[] = "/tmp/netacct-wl-XXXXXX";
-  REQUIRE(::mkdtemp(path) != nullptr);
-  return path;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void write_atomic(const std::string& path, const std::string& text) {
   std::string temp = path + ".new";
   { std::ofstream(temp) << text; }
@@ -103,12 +90,12 @@ struct RunningDaemon {
     args.push_back(whitelist);
     process.start(args, log);
     bool ready = wait_until([&] { return !read_source(output, tag).is_null(); }, 20000);
-    INFO(slurp(log));
+    INFO(read_text(log));
     REQUIRE(ready);
   }
   void stop() {
     process.signal(SIGTERM);
-    INFO(slurp(log));
+    INFO(read_text(log));
     REQUIRE(process.wait(15000) == 0);
   }
 };
@@ -140,7 +127,7 @@ TEST_CASE("whitelist: whitelisted peers go to the bucket, others to flows, v4 an
   Topology topo;
   SecondPeer wl_peer(topo, 5);
   TagGuard tag("wl");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-wl");
   std::string file = dir + "/whitelist.json";
   std::string n = std::to_string(topo.index());
   // Exact IPv4 address and an IPv6 CIDR covering ::4-::7.
@@ -184,7 +171,7 @@ TEST_CASE("whitelist: whitelisted peers go to the bucket, others to flows, v4 an
 TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted keeps the last good") {
   Topology topo;
   TagGuard tag("wle");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-wl");
   std::string file = dir + "/whitelist.json";
   write_atomic(file, whitelist_json({"192.0.2.100"}, {}));
   RunningDaemon daemon(topo, tag.tag(), dir, file);
@@ -195,7 +182,7 @@ TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted ke
     bool seen = wait_until([&] { return pinned_prefixes(tag.pin_path()) == std::set{prefix}; }, 3000);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begun);
     MESSAGE(pattern << ": applied after " << ms.count() << " ms");
-    INFO(pattern << "\n" << slurp(daemon.log));
+    INFO(pattern << "\n" << read_text(daemon.log));
     CHECK_MESSAGE(seen, pattern);
   };
   // 1. Write a temporary file, rename it over (vim, most config tools).
@@ -206,7 +193,7 @@ TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted ke
   run_ok("cp " + dir + "/other.json " + file);
   expect_applied("cp", "192.0.2.2/32");
   // 3. mv from another directory.
-  std::string elsewhere = temp_dir();
+  std::string elsewhere = make_temp_dir("netacct-wl");
   { std::ofstream(elsewhere + "/x.json") << whitelist_json({}, {"198.51.100.0/24"}); }
   run_ok("mv " + elsewhere + "/x.json " + file);
   expect_applied("mv", "198.51.100.0/24");
@@ -227,7 +214,7 @@ TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted ke
   write_atomic(file, whitelist_json({"192.0.2.999"}, {}));
   ::usleep(700000);
   CHECK(pinned_prefixes(tag.pin_path()) == std::set<std::string>{"192.0.2.5/32"});
-  CHECK(slurp(daemon.log).find("'192.0.2.999'") != std::string::npos);
+  CHECK(read_text(daemon.log).find("'192.0.2.999'") != std::string::npos);
   ::usleep(400000);  // a harvest records the failed reload in the file
   json::value source = read_source(daemon.output, tag.tag());
   CHECK(source.at("whitelist_info").at("last_reload").at("ok") == false);
@@ -239,7 +226,7 @@ TEST_CASE("whitelist: 200 reloads while traffic flows leave totals exact") {
   Topology topo;
   SecondPeer wl_peer(topo, 5);
   TagGuard tag("wlr");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-wl");
   std::string file = dir + "/whitelist.json";
   std::string n = std::to_string(topo.index());
   // Two versions that both cover .5 and ::5 through different prefixes and
@@ -254,7 +241,7 @@ TEST_CASE("whitelist: 200 reloads while traffic flows leave totals exact") {
   // daemon logged the previous reload, so every one of the 200 is real.
   int reloads = 0;
   auto applied_in_log = [&] {
-    std::string text = slurp(daemon.log);
+    std::string text = read_text(daemon.log);
     size_t count = 0;
     for (size_t at = text.find("whitelist reloaded"); at != std::string::npos;
          at = text.find("whitelist reloaded", at + 1))
@@ -317,7 +304,7 @@ TEST_CASE("whitelist: 200 reloads while traffic flows leave totals exact") {
 TEST_CASE("whitelist: 16,384 prefixes load and reload; one more is refused") {
   Topology topo;
   TagGuard tag("wlb");
-  std::string dir = temp_dir();
+  std::string dir = make_temp_dir("netacct-wl");
   std::string file = dir + "/whitelist.json";
   auto make_list = [](int salt, int count) {
     std::vector<std::string> cidrs;
@@ -339,7 +326,7 @@ TEST_CASE("whitelist: 16,384 prefixes load and reload; one more is refused") {
 
   write_atomic(file, whitelist_json({}, make_list(2, 16384), false));
   daemon.process.signal(SIGHUP);
-  REQUIRE(wait_until([&] { return slurp(daemon.log).find("whitelist reloaded") != std::string::npos; }, 20000));
+  REQUIRE(wait_until([&] { return read_text(daemon.log).find("whitelist reloaded") != std::string::npos; }, 20000));
   std::set<std::string> now = pinned_prefixes(tag.pin_path());
   CHECK(now.size() == 16384);
   CHECK(now.count("10.2.0.0/32") == 1);
@@ -347,9 +334,9 @@ TEST_CASE("whitelist: 16,384 prefixes load and reload; one more is refused") {
 
   write_atomic(file, whitelist_json({}, make_list(3, 16385), false));
   daemon.process.signal(SIGHUP);
-  REQUIRE(wait_until([&] { return slurp(daemon.log).find("capacity is 16384") != std::string::npos; }, 20000));
+  REQUIRE(wait_until([&] { return read_text(daemon.log).find("capacity is 16384") != std::string::npos; }, 20000));
   CHECK(pinned_prefixes(tag.pin_path()).count("10.2.0.0/32") == 1);
-  std::string log = slurp(daemon.log);
+  std::string log = read_text(daemon.log);
   for (const char* marker : {"whitelist: 16384 prefixes", "whitelist reloaded"}) {
     auto at = log.find(marker);
     if (at != std::string::npos) MESSAGE(log.substr(at, log.find('\n', at) - at));

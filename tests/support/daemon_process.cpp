@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace netacct::test {
 
@@ -18,6 +19,19 @@ namespace json = boost::json;
 std::string netacctd_path() {
   const char* build = std::getenv("BUILD");
   return std::string(build && *build ? build : "build") + "/bin/netacctd";
+}
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string pattern = "/tmp/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern);
+  return pattern;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 DaemonProcess::~DaemonProcess() {

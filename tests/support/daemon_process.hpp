@@ -14,7 +14,11 @@
 
 namespace netacct::test {
 
-std::string netacctd_path();  // $BUILD/bin/netacctd (BUILD defaults to "build")
+std::string netacctd_path();
+// A fresh directory /tmp/<prefix>-XXXXXX for one test's files.
+std::string make_temp_dir(const std::string& prefix = "netacct-it");
+// A whole text file ("" if it cannot be read).
+std::string read_text(const std::string& path);  // $BUILD/bin/netacctd (BUILD defaults to "build")
 
 struct RunResult {
   int exit_code = -1;  // -1: still running / killed by signal
