@@ -240,6 +240,61 @@ void Reactor::reload_whitelist(WhitelistService::Trigger trigger) {
   if (metrics_) metrics_->on_whitelist(*whitelist_);
 }
 
+void Reactor::start_whitelist_watcher() {
+  whitelist_watcher_.reset();
+  if (options_.whitelist_file.empty()) return;
+  whitelist_watcher_ = std::make_unique<FileWatcher>(&loop_, options_.whitelist_file, [this] {
+    reload_whitelist(WhitelistService::Trigger::FileChange);
+  });
+  if (auto watching = whitelist_watcher_->start(); !watching)
+    NA_WARN("whitelist hot reload unavailable (%s); SIGHUP still reloads",
+            watching.error().message().c_str());
+}
+
+void Reactor::reload_config() {
+  if (options_.config_file.empty()) return;
+  DaemonOptions fresh = options_;
+  if (auto applied = apply_instance_config(options_.config_file, fresh); !applied) {
+    NA_ERROR("configuration reload rejected, keeping the running settings: %s",
+             applied.error().message().c_str());
+    return;
+  }
+  // Identity and capacity are fixed for a running tag.
+  auto differs = [](const char* name, const std::string& now, const std::string& wanted) {
+    if (now != wanted)
+      NA_WARN("config: '%s' changed ('%s' -> '%s'): takes effect after a restart", name,
+              now.c_str(), wanted.c_str());
+  };
+  differs("tag", options_.tag, fresh.tag.empty() ? options_.tag : fresh.tag);
+  differs("interface", options_.interface, fresh.interface);
+  differs("namespace", options_.netns, fresh.netns);
+  differs("xdp", options_.xdp ? "true" : "false", fresh.xdp ? "true" : "false");
+  differs("output_file", options_.output_file, resolve_path(fresh.output_file, options_.log_dir));
+  differs("max_flows", std::to_string(options_.max_flows), std::to_string(fresh.max_flows));
+
+  if (fresh.interval != options_.interval) {
+    options_.interval = fresh.interval;
+    auto interval_ms = static_cast<uint64_t>(std::llround(options_.interval * 1000.0));
+    uv_timer_set_repeat(&timer_, interval_ms);
+    uv_timer_again(&timer_);
+    NA_INFO("config: harvest interval now %.3g s", options_.interval);
+  }
+  if (fresh.debug != options_.debug) {
+    options_.debug = fresh.debug;
+    log::set_level(options_.debug ? log::Level::Debug : log::Level::Info);
+    NA_INFO("config: debug %s", options_.debug ? "on" : "off");
+  }
+  std::string whitelist = fresh.whitelist_file.empty()
+                              ? std::string()
+                              : resolve_path(fresh.whitelist_file, options_.config_dir);
+  if (whitelist != options_.whitelist_file) {
+    options_.whitelist_file = whitelist;
+    whitelist_->set_path(whitelist);
+    start_whitelist_watcher();
+    NA_INFO("config: whitelist file now %s", whitelist.c_str());
+  }
+}
+
 void Reactor::on_signal(int signum) {
   switch (signum) {
     case SIGTERM:
@@ -253,7 +308,8 @@ void Reactor::on_signal(int signum) {
       reopen_outputs();
       break;
     case SIGHUP:
-      NA_INFO("SIGHUP: reloading the whitelist and re-checking attachments");
+      NA_INFO("SIGHUP: reloading configuration and whitelist, re-checking attachments");
+      reload_config();
       reload_whitelist(WhitelistService::Trigger::Signal);
       attach_if_present();
       queue_harvest();
@@ -346,16 +402,7 @@ int Reactor::run() {
     NA_WARN("link events unavailable (%s); re-attaching on the harvest timer only",
             watching.error().message().c_str());
 
-  if (!options_.whitelist_file.empty()) {
-    whitelist_watcher_ = std::make_unique<FileWatcher>(&loop_, options_.whitelist_file, [this] {
-      reload_whitelist(WhitelistService::Trigger::FileChange);
-    });
-    if (auto watching = whitelist_watcher_->start(); !watching)
-      NA_WARN("whitelist hot reload unavailable (%s); SIGHUP still reloads",
-              watching.error().message().c_str());
-  }
-
-  if (metrics_) metrics_->start(&loop_);
+  start_whitelist_watcher();
 
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (int rc = uv_loop_close(&loop_); rc != 0) {

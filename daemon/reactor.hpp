@@ -50,6 +50,10 @@ class Reactor {
   void finish_stop();
   void reopen_outputs();
   void reload_whitelist(WhitelistService::Trigger trigger);
+  // SIGHUP with --config: applies what can change at run time (interval,
+  // debug, whitelist file) and names what needs a restart.
+  void reload_config();
+  void start_whitelist_watcher();
   void print_console();
   void close_handles();
 

@@ -32,6 +32,8 @@ class WhitelistService {
   // Returns true when a new version was applied.
   bool reload(Trigger trigger);
 
+  // A new file for the next reloads (SIGHUP after a configuration change).
+  void set_path(std::string path) { path_ = std::move(path); }
   bool auto_reload() const { return active_ ? active_->auto_reload : true; }
   size_t count() const { return map_.current().size(); }
   std::string sample_text(size_t n = 5) const;

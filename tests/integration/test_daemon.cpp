@@ -221,3 +221,40 @@ TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps to
   CHECK(read_text(bad_output) == "{\"sources\": [\n");
   run("rm -rf " + dir);
 }
+
+TEST_CASE("daemon: SIGHUP reloads the configuration: interval, whitelist file; names the rest") {
+  Topology topo;
+  TagGuard tag("hup");
+  std::string dir = make_temp_dir("netacct-it");
+  std::string config = dir + "/instance.json", output = dir + "/out.json", log = dir + "/d.log";
+  auto write_config = [&](const std::string& interface, double interval, const std::string& wl) {
+    std::ofstream(config + ".new")
+        << "{\"tag\": \"" << tag.tag() << "\", \"namespace\": \"" << topo.a().netns
+        << "\", \"interface\": \"" << interface << "\", \"output_file\": \"" << output
+        << "\", \"whitelist_file\": \"" << wl << "\", \"interval\": " << interval << "}";
+    REQUIRE(::rename((config + ".new").c_str(), config.c_str()) == 0);
+  };
+  auto whitelist = [&](const std::string& path, const std::string& ip) {
+    std::ofstream(path) << "{\"whitelist\": {\"g\": {\"ips\": [\"" << ip << "\"]}}}";
+  };
+  whitelist(dir + "/wl1.json", "192.0.2.1");
+  whitelist(dir + "/wl2.json", "192.0.2.2");
+  write_config(topo.a().ifname, 30, dir + "/wl1.json");
+  DaemonProcess daemon;
+  daemon.start({"--config", config}, log);
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  uint64_t generation = source_generation(read_source(output, tag.tag()));
+
+  // A 30 s interval: no second harvest soon. After the reload, 0.2 s.
+  write_config("other0", 0.2, dir + "/wl2.json");
+  daemon.signal(SIGHUP);
+  bool fast = wait_until(
+      [&] { return source_generation(read_source(output, tag.tag())) >= generation + 3; }, 5000);
+  INFO(read_text(log));
+  CHECK(fast);
+  boost::json::value source = read_source(output, tag.tag());
+  CHECK(source.at("whitelist_info").at("sample_ips").at(0) == "192.0.2.2");
+  CHECK(read_text(log).find("'interface' changed") != std::string::npos);
+  stop_daemon(daemon, log);
+  run("rm -rf " + dir);
+}
