@@ -162,10 +162,9 @@ Result<void> Ledger::commit(uint64_t generation, const Delta& delta, int64_t now
   std::vector<netacct_flow_key> inserted;
   for (const FlowDelta& flow : delta.flows)
     if (!totals_.flows.count(flow.key)) inserted.push_back(flow.key);
-  Totals before_meta = Totals{};
-  before_meta.generation = totals_.generation;
-  before_meta.pin_instance = totals_.pin_instance;
-  before_meta.updated = totals_.updated;
+  const uint64_t previous_generation = totals_.generation;
+  const std::string previous_instance = totals_.pin_instance;
+  const int64_t previous_updated = totals_.updated;
   std::vector<std::pair<netacct_flow_key, FlowTotals>> previous;
   previous.reserve(delta.flows.size());
   for (const FlowDelta& flow : delta.flows) {
@@ -181,9 +180,9 @@ Result<void> Ledger::commit(uint64_t generation, const Delta& delta, int64_t now
     for (const netacct_flow_key& key : inserted) totals_.flows.erase(key);
     for (const auto& [key, flow] : previous) totals_.flows[key] = flow;
     totals_.buckets = previous_buckets;
-    totals_.generation = before_meta.generation;
-    totals_.pin_instance = before_meta.pin_instance;
-    totals_.updated = before_meta.updated;
+    totals_.generation = previous_generation;
+    totals_.pin_instance = previous_instance;
+    totals_.updated = previous_updated;
     return written.error();
   }
   return ok();
