@@ -5,6 +5,7 @@
 // sockets counted.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -196,5 +197,37 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
                                        topo.b().ipv4, "UDP");
   CHECK(udp.rx_packets == 2500);
   CHECK(udp.rx_bytes == 2500 * udp_ip_bytes(topo.a().ipv4, 120));
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("daemon: an output that cannot be written loses nothing; the next write catches up") {
+  Topology topo;
+  TagGuard tag("wfail");
+  std::string dir = make_temp_dir("netacct-crash");
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  daemon.start(daemon_args(topo, tag.tag(), output, "0.2"), log);
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+
+  // Root ignores permissions: block the temporary file with a directory.
+  std::string blocker = output + ".tmp." + std::to_string(daemon.pid());
+  REQUIRE(::mkdir(blocker.c_str(), 0700) == 0);
+  UdpResult first = udp_transfer(paced_udp(topo, 1500, 40231));
+  REQUIRE(first.received == 1500);
+  REQUIRE(wait_until([&] { return read_text(log).find("harvest failed, will retry") !=
+                                  std::string::npos; }, 5000));
+  ::usleep(600000);  // several failed harvests while more traffic waits in the kernel
+  UdpResult second = udp_transfer(paced_udp(topo, 700, 40232));
+  REQUIRE(second.received == 700);
+  REQUIRE(::rmdir(blocker.c_str()) == 0);
+
+  ::usleep(800000);
+  daemon.signal(SIGTERM);
+  INFO(read_text(log));
+  REQUIRE(daemon.wait(15000) == 0);
+  netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
+                                       topo.b().ipv4, "UDP");
+  CHECK(udp.rx_packets == 2200);
+  CHECK(udp.rx_bytes == 2200 * udp_ip_bytes(topo.a().ipv4, 120));
   run("rm -rf " + dir);
 }
