@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "pin/pin_dir.hpp"
 #include "tests/integration/it_common.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
@@ -20,7 +21,14 @@ using namespace netacct::test;
 
 namespace {
 
-// Starts netacctd on A's end and waits until its first harvest wrote OUTPUT.
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) n++;
+  return n;
+}
+
+// Starts netacctd on A's end and waits until it is attached and its first
+// harvest wrote OUTPUT (the file may exist from an earlier run).
 void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
                   const std::string& output, const std::string& log, bool xdp) {
   std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval",
@@ -28,9 +36,15 @@ void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string
   if (xdp) args.push_back("--xdp");
   args.push_back(topo.a().ifname);
   args.push_back(output);
+  size_t attached_before = count_of(read_text(log), "counting on");
   daemon.start(args, log);
-  bool ready = wait_until([&] { return !read_source(output, tag).is_null() || !daemon.running(); },
-                          15000);
+  bool ready = wait_until(
+      [&] {
+        return (count_of(read_text(log), "counting on") > attached_before &&
+                !read_source(output, tag).is_null()) ||
+               !daemon.running();
+      },
+      15000);
   INFO("daemon log:\n" << read_text(log));
   REQUIRE(ready);
   REQUIRE(daemon.running());
@@ -256,5 +270,34 @@ TEST_CASE("daemon: SIGHUP reloads the configuration: interval, whitelist file; n
   CHECK(source.at("whitelist_info").at("sample_ips").at(0) == "192.0.2.2");
   CHECK(read_text(log).find("'interface' changed") != std::string::npos);
   stop_daemon(daemon, log);
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("daemon: new pinned maps (as after a reboot) continue the file's totals") {
+  Topology topo;
+  TagGuard tag("boot");
+  std::string dir = make_temp_dir("netacct-it");
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log, false);
+  udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv4, 800, 100, 40131);
+  stop_daemon(daemon, log);
+  std::string first_instance =
+      std::string(read_source(output, tag.tag()).at("metadata").at("pin_instance").as_string());
+
+  // A reboot empties bpffs: the programs, filters and maps are gone.
+  run_ok("ip netns exec " + topo.a().netns + " tc qdisc del dev " + topo.a().ifname + " clsact");
+  auto dir_of_pins = netacct::pin::PinDir::open_existing(tag.tag());
+  REQUIRE(dir_of_pins.ok());
+  REQUIRE(dir_of_pins->remove_all().ok());
+
+  start_daemon(daemon, topo, tag.tag(), output, log, false);
+  udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv4, 300, 100, 40132);
+  stop_daemon(daemon, log);
+  boost::json::value source = read_source(output, tag.tag());
+  CHECK(source.at("metadata").at("pin_instance").as_string() != first_instance);
+  netacct_counters udp = flow_counters(source, topo.a().ipv4, topo.b().ipv4, "UDP");
+  CHECK(udp.rx_packets == 1100);
+  CHECK(udp.rx_bytes == 1100 * udp_ip_bytes(topo.a().ipv4, 100));
   run("rm -rf " + dir);
 }
