@@ -403,6 +403,7 @@ int Reactor::run() {
             watching.error().message().c_str());
 
   start_whitelist_watcher();
+  if (metrics_) metrics_->start(&loop_);
 
   uv_run(&loop_, UV_RUN_DEFAULT);
   if (int rc = uv_loop_close(&loop_); rc != 0) {
