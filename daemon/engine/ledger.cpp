@@ -158,31 +158,12 @@ Result<void> Ledger::write_file(int64_t now) {
 }
 
 Result<void> Ledger::commit(uint64_t generation, const Delta& delta, int64_t now) {
-  // Remember enough to undo the addition if the write fails.
-  std::vector<netacct_flow_key> inserted;
-  for (const FlowDelta& flow : delta.flows)
-    if (!totals_.flows.count(flow.key)) inserted.push_back(flow.key);
-  const uint64_t previous_generation = totals_.generation;
-  const std::string previous_instance = totals_.pin_instance;
-  const int64_t previous_updated = totals_.updated;
-  std::vector<std::pair<netacct_flow_key, FlowTotals>> previous;
-  previous.reserve(delta.flows.size());
-  for (const FlowDelta& flow : delta.flows) {
-    auto it = totals_.flows.find(flow.key);
-    if (it != totals_.flows.end()) previous.emplace_back(flow.key, it->second);
-  }
-  auto previous_buckets = totals_.buckets;
-
-  totals_.add(delta, now);
+  TotalsUndo undo;  // a failed write must leave the totals exactly as before
+  totals_.add(delta, now, &undo);
   totals_.generation = generation;
   totals_.pin_instance = instance_;
   if (auto written = write_file(now); !written) {
-    for (const netacct_flow_key& key : inserted) totals_.flows.erase(key);
-    for (const auto& [key, flow] : previous) totals_.flows[key] = flow;
-    totals_.buckets = previous_buckets;
-    totals_.generation = previous_generation;
-    totals_.pin_instance = previous_instance;
-    totals_.updated = previous_updated;
+    undo.restore(totals_);
     return written.error();
   }
   return ok();

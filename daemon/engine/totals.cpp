@@ -16,15 +16,36 @@ namespace netacct {
 
 namespace json = boost::json;
 
-void Totals::add(const Delta& delta, int64_t now) {
+void Totals::add(const Delta& delta, int64_t now, TotalsUndo* undo) {
+  if (undo) {
+    undo->buckets = buckets;
+    undo->generation = generation;
+    undo->pin_instance = pin_instance;
+    undo->updated = updated;
+  }
   for (const FlowDelta& flow : delta.flows) {
     auto [it, inserted] = flows.try_emplace(flow.key);
     if (inserted) it->second.first_seen = now;
+    if (undo) {
+      if (inserted)
+        undo->inserted.push_back(flow.key);
+      else
+        undo->previous.emplace_back(flow.key, it->second);
+    }
     it->second.counters += flow.counters;
     it->second.last_updated = now;
   }
   for (size_t i = 0; i < buckets.size(); i++) buckets[i] += delta.buckets[i];
   updated = now;
+}
+
+void TotalsUndo::restore(Totals& totals) const {
+  for (const netacct_flow_key& key : inserted) totals.flows.erase(key);
+  for (const auto& [key, flow] : previous) totals.flows[key] = flow;
+  totals.buckets = buckets;
+  totals.generation = generation;
+  totals.pin_instance = pin_instance;
+  totals.updated = updated;
 }
 
 netacct_counters Totals::flow_total() const {

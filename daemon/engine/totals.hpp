@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "../common/result.hpp"
 #include "flow.hpp"
@@ -37,6 +39,20 @@ struct SourceInfo {
   uint32_t flow_capacity = 0;
 };
 
+struct Totals;
+
+// What Totals::add changed, so a failed commit can put it back exactly.
+struct TotalsUndo {
+  std::vector<netacct_flow_key> inserted;
+  std::vector<std::pair<netacct_flow_key, FlowTotals>> previous;
+  std::array<netacct_counters, NETACCT_BUCKET_LAST + 1> buckets{};
+  uint64_t generation = 0;
+  std::string pin_instance;
+  int64_t updated = 0;
+
+  void restore(Totals& totals) const;
+};
+
 struct Totals {
   std::unordered_map<netacct_flow_key, FlowTotals, FlowKeyHash> flows;
   std::array<netacct_counters, NETACCT_BUCKET_LAST + 1> buckets{};
@@ -48,7 +64,8 @@ struct Totals {
   int64_t started = 0;  // when these totals began (first start or rotation)
   int64_t updated = 0;  // last commit
 
-  void add(const Delta& delta, int64_t now);
+  // Adds a harvest; with `undo`, records what it changed (one lookup a flow).
+  void add(const Delta& delta, int64_t now, TotalsUndo* undo = nullptr);
   netacct_counters flow_total() const;
 };
 

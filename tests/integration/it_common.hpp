@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -77,7 +78,7 @@ inline Interface iface_b(const Topology& topo) { return {topo.b().ifname, topo.b
 // accounting can only be checked against a lossless ground truth.
 inline UdpResult udp_exact(const std::string& from_netns, const std::string& to_netns,
                            const std::string& to_address, uint32_t count, uint32_t payload,
-                           uint16_t port) {
+                           uint16_t port, const std::function<void()>& tick = {}) {
   UdpSpec spec;
   spec.from_netns = from_netns;
   spec.to_netns = to_netns;
@@ -85,7 +86,7 @@ inline UdpResult udp_exact(const std::string& from_netns, const std::string& to_
   spec.count = count;
   spec.payload = payload;
   spec.port = port;
-  UdpResult result = udp_transfer(spec);
+  UdpResult result = udp_transfer(spec, tick);
   REQUIRE(result.sent == count);
   REQUIRE(result.received == count);
   REQUIRE(result.received_bytes == uint64_t{count} * payload);

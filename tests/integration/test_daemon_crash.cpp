@@ -28,6 +28,14 @@ std::vector<std::string> daemon_args(const Topology& topo, const std::string& ta
           topo.a().ifname, output};
 }
 
+// Starts the daemon and waits until it is attached: its first harvest
+// writes the output after the attach.
+void start_attached(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
+                    const std::string& output, const std::string& log, const char* interval) {
+  daemon.start(daemon_args(topo, tag, output, interval), log);
+  REQUIRE(wait_until([&] { return !read_source(output, tag).is_null(); }, 15000));
+}
+
 // Starts the daemon, waits for a harvest newer than `after` and stops it.
 void final_harvest(const Topology& topo, const std::string& tag, const std::string& output,
                    const std::string& log) {
@@ -114,8 +122,7 @@ TEST_CASE("daemon: logrotate + SIGUSR1 starts a fresh file; old + new add up exa
   std::string dir = make_temp_dir("netacct-crash");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
-  daemon.start(daemon_args(topo, tag.tag(), output, "0.2"), log);
-  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  start_attached(daemon, topo, tag.tag(), output, log, "0.2");
 
   std::string conf = dir + "/logrotate.conf";
   {
@@ -158,8 +165,7 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
   std::string dir = make_temp_dir("netacct-crash");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
-  daemon.start(daemon_args(topo, tag.tag(), output, "0.3"), log);
-  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  start_attached(daemon, topo, tag.tag(), output, log, "0.3");
 
   UdpResult first = udp_transfer(paced_udp(topo, 1000, 40221));
   REQUIRE(first.received == 1000);
@@ -206,8 +212,7 @@ TEST_CASE("daemon: an output that cannot be written loses nothing; the next writ
   std::string dir = make_temp_dir("netacct-crash");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
-  daemon.start(daemon_args(topo, tag.tag(), output, "0.2"), log);
-  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  start_attached(daemon, topo, tag.tag(), output, log, "0.2");
 
   // Root ignores permissions: block the temporary file with a directory.
   std::string blocker = output + ".tmp." + std::to_string(daemon.pid());

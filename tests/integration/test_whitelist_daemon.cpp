@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "daemon/engine/whitelist.hpp"
+#include "tests/integration/it_common.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -100,21 +101,6 @@ struct RunningDaemon {
   }
 };
 
-UdpResult udp(const std::string& from, const std::string& to, const std::string& address,
-              uint32_t count, uint32_t payload, uint16_t port,
-              const std::function<void()>& tick = {}) {
-  UdpSpec spec;
-  spec.from_netns = from;
-  spec.to_netns = to;
-  spec.to_address = address;
-  spec.count = count;
-  spec.payload = payload;
-  spec.port = port;
-  UdpResult result = udp_transfer(spec, tick);
-  REQUIRE(result.received == count);
-  return result;
-}
-
 netacct_counters bucket(const json::value& source, const char* name) {
   const json::object& b = source.at("buckets").at(name).as_object();
   return {b.at("rx_bytes").to_number<uint64_t>(), b.at("rx_packets").to_number<uint64_t>(),
@@ -136,11 +122,11 @@ TEST_CASE("whitelist: whitelisted peers go to the bucket, others to flows, v4 an
 
   const std::string& a = topo.a().netns;
   const std::string& b = topo.b().netns;
-  udp(a, b, topo.b().ipv4, 500, 100, 40301);   // counted: flow .1 -> .2
-  udp(a, b, wl_peer.ipv4, 400, 200, 40302);    // whitelisted tx v4
-  udp(b, a, topo.a().ipv4, 300, 300, 40303);   // counted: rx .2 -> .1 (from B's primary)
-  udp(a, b, topo.b().ipv6, 200, 400, 40304);   // counted v6
-  udp(a, b, wl_peer.ipv6, 100, 500, 40305);    // whitelisted tx v6
+  udp_exact(a, b, topo.b().ipv4, 500, 100, 40301);   // counted: flow .1 -> .2
+  udp_exact(a, b, wl_peer.ipv4, 400, 200, 40302);    // whitelisted tx v4
+  udp_exact(b, a, topo.a().ipv4, 300, 300, 40303);   // counted: rx .2 -> .1 (from B's primary)
+  udp_exact(a, b, topo.b().ipv6, 200, 400, 40304);   // counted v6
+  udp_exact(a, b, wl_peer.ipv6, 100, 500, 40305);    // whitelisted tx v6
   daemon.stop();
 
   json::value source = read_source(daemon.output, tag.tag());

@@ -105,3 +105,32 @@ TEST_CASE("human-readable sizes match the seed") {
   CHECK(human_bytes(1536) == "1.50 KB");
   CHECK(human_bytes(3 * 1024 * 1024) == "3.00 MB");
 }
+
+TEST_CASE("an undone add leaves the totals exactly as before") {
+  Totals totals;
+  totals.add(make_delta(), 1000);
+  totals.generation = 7;
+  totals.pin_instance = "a/1";
+  Totals before = totals;
+
+  Delta more = make_delta();
+  netacct_flow_key fresh{};
+  REQUIRE(make_flow_key("10.0.0.1", "10.0.0.9", IPPROTO_TCP, fresh));
+  more.flows.push_back({fresh, {5, 1, 0, 0}});
+  TotalsUndo undo;
+  totals.add(more, 2000, &undo);
+  totals.generation = 8;
+  totals.pin_instance = "b/2";
+  CHECK(totals.flows.size() == 3);
+  undo.restore(totals);
+
+  CHECK(totals.flows.size() == before.flows.size());
+  for (const auto& [key, flow] : before.flows) {
+    REQUIRE(totals.flows.count(key) == 1);
+    CHECK(totals.flows.at(key).counters == flow.counters);
+    CHECK(totals.flows.at(key).last_updated == flow.last_updated);
+  }
+  CHECK(totals.buckets[NETACCT_BUCKET_WHITELISTED] == before.buckets[NETACCT_BUCKET_WHITELISTED]);
+  CHECK(totals.generation == 7);
+  CHECK(totals.pin_instance == "a/1");
+}
