@@ -30,7 +30,9 @@ FileWatcher::FileWatcher(uv_loop_t* loop, std::string path, std::function<void()
   basename_ = slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-FileWatcher::~FileWatcher() { stop(); }
+FileWatcher::~FileWatcher() {
+  stop();
+}
 
 Result<void> FileWatcher::start() {
   stop();

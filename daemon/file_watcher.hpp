@@ -35,7 +35,7 @@ class FileWatcher {
   std::function<void()> on_change_;
   uint64_t debounce_ms_;
   int inotify_fd_ = -1;
-  uv_poll_t* poll_ = nullptr;    // heap: freed in their close callbacks
+  uv_poll_t* poll_ = nullptr;  // heap: freed in their close callbacks
   uv_timer_t* debounce_ = nullptr;
 };
 

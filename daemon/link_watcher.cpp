@@ -17,7 +17,9 @@ LinkWatcher::LinkWatcher(uv_loop_t* loop, std::string interface, std::string net
       netns_(std::move(netns)),
       callback_(std::move(callback)) {}
 
-LinkWatcher::~LinkWatcher() { stop(); }
+LinkWatcher::~LinkWatcher() {
+  stop();
+}
 
 Result<void> LinkWatcher::start() {
   stop();

@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   using namespace netacct;
   auto parsed = parse_options(argc, argv);
   if (!parsed) {
-    std::fprintf(stderr, "netacctd: %s\nTry 'netacctd --help'.\n", parsed.error().message().c_str());
+    std::fprintf(stderr, "netacctd: %s\nTry 'netacctd --help'.\n",
+                 parsed.error().message().c_str());
     return kUsageExit;
   }
   DaemonOptions options = std::move(parsed.value());

@@ -116,8 +116,8 @@ static Result<double> parse_interval(const std::string& text, const std::string&
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !std::isfinite(value) || value < 0.1 || value > 86400)
-    return Error{where + ": interval '" + text + "' must be a number of seconds in 0.1..86400",
-                  0, {}};
+    return Error{
+        where + ": interval '" + text + "' must be a number of seconds in 0.1..86400", 0, {}};
   return value;
 }
 
@@ -127,8 +127,7 @@ static Result<uint32_t> parse_count(const std::string& text, const std::string& 
   errno = 0;
   unsigned long long value = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno != 0 || value < 1 || value > max || text[0] == '-')
-    return Error{where + ": '" + text + "' must be an integer in 1.." + std::to_string(max),
-                  0, {}};
+    return Error{where + ": '" + text + "' must be an integer in 1.." + std::to_string(max), 0, {}};
   return static_cast<uint32_t>(value);
 }
 
@@ -158,10 +157,22 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
 
 Result<void> apply_instance_object(const json::object& object, const std::string& path,
                                    DaemonOptions& opts) {
-  static const std::set<std::string> known = {
-      "tag", "namespace", "interface", "output_file", "whitelist_file", "xdp", "debug",
-      "interval", "max_flows", "max_whitelist", "xdp_generic", "log_file", "object_file",
-      "metrics", "metrics_listen", "metrics_top_flows"};
+  static const std::set<std::string> known = {"tag",
+                                              "namespace",
+                                              "interface",
+                                              "output_file",
+                                              "whitelist_file",
+                                              "xdp",
+                                              "debug",
+                                              "interval",
+                                              "max_flows",
+                                              "max_whitelist",
+                                              "xdp_generic",
+                                              "log_file",
+                                              "object_file",
+                                              "metrics",
+                                              "metrics_listen",
+                                              "metrics_top_flows"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -185,13 +196,12 @@ Result<void> apply_instance_object(const json::object& object, const std::string
     out = v->get_bool();
     return ok();
   };
-  for (auto result : {text("tag", opts.tag, false), text("namespace", opts.netns, true),
-                      text("interface", opts.interface, false),
-                      text("output_file", opts.output_file, false),
-                      text("whitelist_file", opts.whitelist_file, true),
-                      text("log_file", opts.log_file, true), flag("xdp", opts.xdp),
-                      flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
-                      flag("metrics", opts.metrics)}) {
+  for (auto result :
+       {text("tag", opts.tag, false), text("namespace", opts.netns, true),
+        text("interface", opts.interface, false), text("output_file", opts.output_file, false),
+        text("whitelist_file", opts.whitelist_file, true), text("log_file", opts.log_file, true),
+        flag("xdp", opts.xdp), flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
+        flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
   }
   if (const json::value* v = field("interval")) {
@@ -228,8 +238,19 @@ Result<void> apply_instance_object(const json::object& object, const std::string
 
 Result<DaemonOptions> parse_options(int argc, char** argv) {
   enum LongOnly {
-    kMaxFlows = 1000, kMaxWhitelist, kLogFile, kLogDir, kConfigDir, kPinBase, kCleanupOnExit,
-    kListAll, kCreateExamples, kXdpGeneric, kMetricsListen, kNoMetrics, kMetricsTopFlows
+    kMaxFlows = 1000,
+    kMaxWhitelist,
+    kLogFile,
+    kLogDir,
+    kConfigDir,
+    kPinBase,
+    kCleanupOnExit,
+    kListAll,
+    kCreateExamples,
+    kXdpGeneric,
+    kMetricsListen,
+    kNoMetrics,
+    kMetricsTopFlows
   };
   static const option long_options[] = {
       {"xdp", no_argument, nullptr, 'x'},
@@ -323,17 +344,16 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       case kCreateExamples: opts.action = Action::CreateExamples; break;
       case 'V': opts.action = Action::Version; break;
       case 'h': opts.action = Action::Help; break;
-      case ':':
-        return Error{"option '" + std::string(argv[optind - 1]) + "' needs a value", 0, {}};
-      default:
-        return Error{"unknown option '" + std::string(argv[optind - 1]) + "'", 0, {}};
+      case ':': return Error{"option '" + std::string(argv[optind - 1]) + "' needs a value", 0, {}};
+      default: return Error{"unknown option '" + std::string(argv[optind - 1]) + "'", 0, {}};
     }
   }
   int positional = argc - optind;
   if (positional > 3)
     return Error{"too many arguments (expected IFACE [OUTPUT [WHITELIST]]): '" +
                      std::string(argv[optind + 3]) + "'",
-                  0, {}};
+                 0,
+                 {}};
   if (positional >= 1) opts.interface = argv[optind];
   if (positional >= 2) opts.output_file = argv[optind + 1];
   if (positional >= 3) opts.whitelist_file = argv[optind + 2];
@@ -342,14 +362,15 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
 
 Result<void> finalize_options(DaemonOptions& opts) {
   if (opts.interface.empty())
-    return Error{"no interface given (usage: netacctd [OPTIONS] IFACE [OUTPUT [WHITELIST]]; "
-                 "'make run' starts a demo)",
-                  0, {}};
+    return Error{
+        "no interface given (usage: netacctd [OPTIONS] IFACE [OUTPUT [WHITELIST]]; "
+        "'make run' starts a demo)",
+        0,
+        {}};
   if (opts.interface.size() >= IFNAMSIZ || opts.interface.find('/') != std::string::npos)
     return Error{"interface name '" + opts.interface + "' is not valid", 0, {}};
   if (opts.tag.empty()) opts.tag = derive_tag(opts.netns, opts.interface);
-  if (std::string reason = pin::tag_error(opts.tag); !reason.empty())
-    return Error{reason, 0, {}};
+  if (std::string reason = pin::tag_error(opts.tag); !reason.empty()) return Error{reason, 0, {}};
   if (opts.log_dir.empty()) opts.log_dir = default_log_dir();
   if (opts.config_dir.empty()) opts.config_dir = default_config_dir();
   if (opts.pin_base.empty()) opts.pin_base = pin::kDefaultBase;

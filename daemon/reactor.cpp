@@ -24,7 +24,9 @@ off_t file_size(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_size : -1;
 }
 
-int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t unix_now() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
 const int kSignals[4] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
 
@@ -100,7 +102,8 @@ Result<void> Reactor::start() {
     metrics_->on_whitelist(*whitelist_);
   }
 
-  auto report = attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
+  auto report =
+      attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
   if (!report) return report.error();
   attach_report_ = report.value();
   attached_ = true;
@@ -108,8 +111,8 @@ Result<void> Reactor::start() {
   ledger_->set_info(info);
   NA_INFO("counting on %s%s%s: %s ingress%s%s, tc egress; %s maps (%u flows); output %s",
           options_.interface.c_str(), options_.netns.empty() ? "" : " in netns ",
-          options_.netns.c_str(), options_.xdp ? "xdp" : "tc",
-          options_.xdp ? " mode " : "", options_.xdp ? info.xdp_mode.c_str() : "",
+          options_.netns.c_str(), options_.xdp ? "xdp" : "tc", options_.xdp ? " mode " : "",
+          options_.xdp ? info.xdp_mode.c_str() : "",
           datapath_->adopted() ? "adopted pinned" : "new", datapath_->flow_capacity(),
           options_.output_file.c_str());
   return ok();
@@ -119,18 +122,20 @@ void Reactor::attach_if_present() {
   if (stopping_) return;
   auto status = query_attachments(datapath_->pin_path(), interface_);
   if (!status || !status->interface_present) {
-    if (attached_) NA_WARN("interface %s is gone; keeping totals and waiting for it",
-                           options_.interface.c_str());
+    if (attached_)
+      NA_WARN("interface %s is gone; keeping totals and waiting for it",
+              options_.interface.c_str());
     attached_ = false;
     return;
   }
-  bool complete = status->tc_egress &&
-                  (options_.xdp ? status->xdp != XdpMode::None : status->tc_ingress);
+  bool complete =
+      status->tc_egress && (options_.xdp ? status->xdp != XdpMode::None : status->tc_ingress);
   if (complete) {
     attached_ = true;
     return;
   }
-  auto report = attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
+  auto report =
+      attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
   if (!report) {
     NA_WARN("re-attach to %s failed: %s", options_.interface.c_str(),
             report.error().message().c_str());
@@ -156,7 +161,8 @@ void Reactor::queue_harvest() {
   harvest_running_ = true;
   work_.data = this;
   uv_queue_work(
-      &loop_, &work_, [](uv_work_t* work) { static_cast<Reactor*>(work->data)->harvest_in_worker(); },
+      &loop_, &work_,
+      [](uv_work_t* work) { static_cast<Reactor*>(work->data)->harvest_in_worker(); },
       [](uv_work_t* work, int) { static_cast<Reactor*>(work->data)->harvest_done(); });
 }
 
@@ -181,16 +187,17 @@ void Reactor::harvest_in_worker() {
 void Reactor::harvest_done() {
   harvest_running_ = false;
   harvests_++;
-  if (metrics_) metrics_->on_harvest(last_result_, static_cast<double>(harvest_ns_) / 1e9, unix_now());
+  if (metrics_)
+    metrics_->on_harvest(last_result_, static_cast<double>(harvest_ns_) / 1e9, unix_now());
   if (last_result_ && !last_result_->ok()) {
     // The delta stays in the idle buffer: the next harvest retries it.
     NA_ERROR("harvest failed, will retry: %s", last_result_->error().message().c_str());
     if (stopping_) exit_code_ = 1;
   } else if (last_result_) {
     const Delta& delta = last_result_->value();
-    NA_DEBUG("harvest: %zu flows, swap %.2f ms, read %.2f ms, clear %.2f ms",
-             delta.flows.size(), static_cast<double>(delta.swap_ns) / 1e6,
-             static_cast<double>(delta.read_ns) / 1e6, static_cast<double>(delta.clear_ns) / 1e6);
+    NA_DEBUG("harvest: %zu flows, swap %.2f ms, read %.2f ms, clear %.2f ms", delta.flows.size(),
+             static_cast<double>(delta.swap_ns) / 1e6, static_cast<double>(delta.read_ns) / 1e6,
+             static_cast<double>(delta.clear_ns) / 1e6);
     if (options_.console && !stopping_) print_console();
   }
   if (stopping_) {
@@ -304,9 +311,7 @@ void Reactor::on_signal(int signum) {
               options_.cleanup_on_exit ? "; --cleanup-on-exit removes them" : "");
       begin_stop();
       break;
-    case SIGUSR1:
-      reopen_outputs();
-      break;
+    case SIGUSR1: reopen_outputs(); break;
     case SIGHUP:
       NA_INFO("SIGHUP: reloading configuration and whitelist, re-checking attachments");
       reload_config();
@@ -378,8 +383,8 @@ int Reactor::run() {
   timer_.data = this;
   auto interval_ms = static_cast<uint64_t>(std::llround(options_.interval * 1000.0));
   // First harvest right away: counts made while no daemon ran show at once.
-  uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<Reactor*>(t->data)->on_timer(); }, 0,
-                 interval_ms);
+  uv_timer_start(
+      &timer_, [](uv_timer_t* t) { static_cast<Reactor*>(t->data)->on_timer(); }, 0, interval_ms);
   for (int i = 0; i < 4; i++) {
     uv_signal_init(&loop_, &signals_[i]);
     signals_[i].data = this;

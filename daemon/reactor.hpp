@@ -43,8 +43,8 @@ class Reactor {
   void attach_if_present();
   void on_timer();
   void queue_harvest();
-  void harvest_in_worker();   // thread pool: the only place the ledger runs
-  void harvest_done();        // loop thread
+  void harvest_in_worker();  // thread pool: the only place the ledger runs
+  void harvest_done();       // loop thread
   void on_signal(int signum);
   void begin_stop();
   void finish_stop();
@@ -80,7 +80,7 @@ class Reactor {
   bool harvest_running_ = false;
   bool harvest_again_ = false;
   bool stopping_ = false;
-  bool final_pending_ = false;  // stop requested while a harvest ran
+  bool final_pending_ = false;               // stop requested while a harvest ran
   std::atomic<bool> reopen_pending_{false};  // set on the loop, read by the worker
   std::optional<Result<Delta>> last_result_;
   uint64_t harvest_ns_ = 0;  // written by the worker, read in harvest_done

@@ -115,7 +115,9 @@ static const char* const kExampleMulti = R"json({
 }
 )json";
 
-const char* example_multi_config() { return kExampleMulti; }
+const char* example_multi_config() {
+  return kExampleMulti;
+}
 
 int create_examples(const DaemonOptions& options, std::FILE* out) {
   std::string dir = options.config_dir.empty() ? default_config_dir() : options.config_dir;

@@ -77,8 +77,8 @@ bool WhitelistService::reload(Trigger trigger) {
   }
   active_ = std::move(loaded.value());
   record(true, "ok", &applied.value());
-  NA_INFO("whitelist reloaded (%s): %zu prefixes, +%zu -%zu ~%zu in %.1f ms", why,
-          applied->total, applied->added, applied->removed, applied->changed,
+  NA_INFO("whitelist reloaded (%s): %zu prefixes, +%zu -%zu ~%zu in %.1f ms", why, applied->total,
+          applied->added, applied->removed, applied->changed,
           static_cast<double>(applied->elapsed_ns) / 1e6);
   return true;
 }

@@ -14,15 +14,16 @@
 
 namespace netacct::pin {
 
-bool valid_tag(std::string_view tag) { return tag_error(tag).empty(); }
+bool valid_tag(std::string_view tag) {
+  return tag_error(tag).empty();
+}
 
 std::string tag_error(std::string_view tag) {
   if (tag.empty() || tag.size() > 32)
     return "tag '" + std::string(tag) + "' must be 1 to 32 characters long";
   for (char c : tag) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok)
-      return "tag '" + std::string(tag) + "' may contain only a-z, 0-9, '_' and '-'";
+    if (!ok) return "tag '" + std::string(tag) + "' may contain only a-z, 0-9, '_' and '-'";
   }
   return {};
 }
@@ -67,8 +68,7 @@ Result<PinDir> PinDir::open(const std::string& tag, const std::string& base) {
   }
   if (auto made = make_dir(base); !made) return made.error();
   if (auto made = make_dir(base + "/" + tag); !made) return made.error();
-  if (!is_bpffs(base))
-    return Error{"pin directory is not on a bpf filesystem", ENOTSUP, base};
+  if (!is_bpffs(base)) return Error{"pin directory is not on a bpf filesystem", ENOTSUP, base};
   return open_existing(tag, base);
 }
 

@@ -10,6 +10,7 @@ PACKAGES=(
   iproute2 iputils-ping ethtool logrotate
   systemd util-linux procps
   prometheus-cpp-dev libhttp-parser-dev prometheus curl
+  clang-format libsqlite3-dev sqlite3
 )
 
 missing=()

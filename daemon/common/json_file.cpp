@@ -29,7 +29,8 @@ Result<boost::json::value> parse_json_text(const std::string& text, const std::s
     }
     return Error{file + ":" + std::to_string(line) + ":" + std::to_string(column) +
                      ": invalid JSON: " + ec.message(),
-                  0, {}};
+                 0,
+                 {}};
   }
   return parser.release();
 }
@@ -192,13 +193,31 @@ struct DuplicateKeyFinder {
   using sv = boost::json::string_view;
   bool on_document_begin(ec_t&) { return true; }
   bool on_document_end(ec_t&) { return true; }
-  bool on_array_begin(ec_t&) { open(false); return true; }
-  bool on_array_end(std::size_t, ec_t&) { stack.pop_back(); return true; }
-  bool on_object_begin(ec_t&) { open(true); return true; }
-  bool on_object_end(std::size_t, ec_t&) { stack.pop_back(); return true; }
+  bool on_array_begin(ec_t&) {
+    open(false);
+    return true;
+  }
+  bool on_array_end(std::size_t, ec_t&) {
+    stack.pop_back();
+    return true;
+  }
+  bool on_object_begin(ec_t&) {
+    open(true);
+    return true;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    stack.pop_back();
+    return true;
+  }
   bool on_string_part(sv, std::size_t, ec_t&) { return true; }
-  bool on_string(sv, std::size_t, ec_t&) { pending_key.clear(); return true; }
-  bool on_key_part(sv s, std::size_t, ec_t&) { key_buffer.append(s.data(), s.size()); return true; }
+  bool on_string(sv, std::size_t, ec_t&) {
+    pending_key.clear();
+    return true;
+  }
+  bool on_key_part(sv s, std::size_t, ec_t&) {
+    key_buffer.append(s.data(), s.size());
+    return true;
+  }
   bool on_key(sv s, std::size_t, ec_t&) {
     key_buffer.append(s.data(), s.size());
     if (!stack.empty() && !stack.back().keys.insert(key_buffer).second && duplicate.empty())
@@ -208,11 +227,26 @@ struct DuplicateKeyFinder {
     return true;
   }
   bool on_number_part(sv, ec_t&) { return true; }
-  bool on_int64(int64_t, sv, ec_t&) { pending_key.clear(); return true; }
-  bool on_uint64(uint64_t, sv, ec_t&) { pending_key.clear(); return true; }
-  bool on_double(double, sv, ec_t&) { pending_key.clear(); return true; }
-  bool on_bool(bool, ec_t&) { pending_key.clear(); return true; }
-  bool on_null(ec_t&) { pending_key.clear(); return true; }
+  bool on_int64(int64_t, sv, ec_t&) {
+    pending_key.clear();
+    return true;
+  }
+  bool on_uint64(uint64_t, sv, ec_t&) {
+    pending_key.clear();
+    return true;
+  }
+  bool on_double(double, sv, ec_t&) {
+    pending_key.clear();
+    return true;
+  }
+  bool on_bool(bool, ec_t&) {
+    pending_key.clear();
+    return true;
+  }
+  bool on_null(ec_t&) {
+    pending_key.clear();
+    return true;
+  }
   bool on_comment_part(sv, ec_t&) { return true; }
   bool on_comment(sv, ec_t&) { return true; }
 };

@@ -64,11 +64,21 @@ int libbpf_print(enum libbpf_print_level lvl, const char* format, va_list args) 
 
 }  // namespace
 
-void set_level(Level level) { state().level = level; }
-Level level() { return state().level; }
-void set_tag(std::string tag) { state().tag = std::move(tag); }
-void set_output(std::FILE* out) { state().out = out; }
-void capture_libbpf() { libbpf_set_print(libbpf_print); }
+void set_level(Level level) {
+  state().level = level;
+}
+Level level() {
+  return state().level;
+}
+void set_tag(std::string tag) {
+  state().tag = std::move(tag);
+}
+void set_output(std::FILE* out) {
+  state().out = out;
+}
+void capture_libbpf() {
+  libbpf_set_print(libbpf_print);
+}
 
 void write(Level level, const char* format, ...) {
   va_list args;

@@ -77,7 +77,9 @@ Result<std::optional<PinnedLink>> open_pinned_link(const std::string& path) {
   return std::optional<PinnedLink>(std::move(link));
 }
 
-std::string link_path(const std::string& pin_path) { return pin_path + "/" + pin::kLinkXdp; }
+std::string link_path(const std::string& pin_path) {
+  return pin_path + "/" + pin::kLinkXdp;
+}
 
 }  // namespace
 
@@ -143,11 +145,12 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
   if (uint32_t foreign = state->any_id(); foreign != 0) {
     auto name = prog_name(foreign);
     return Error{describe(iface) + " already has an XDP program (id " + std::to_string(foreign) +
-                     ", '" + (name ? name.value() : std::string("?")) +
-                     "') that netacct tag '" + datapath.tag() +
+                     ", '" + (name ? name.value() : std::string("?")) + "') that netacct tag '" +
+                     datapath.tag() +
                      "' did not attach; use TC ingress mode on this interface (run without "
                      "--xdp), or remove that program",
-                 EBUSY, {}};
+                 EBUSY,
+                 {}};
   }
 
   UniqueFd link_fd;
@@ -189,8 +192,8 @@ Result<void> detach_xdp(const std::string& pin_path, const Interface& iface) {
   if (!pinned->has_value()) return ok();
   // A link detaches without a namespace switch; a defunct one (interface
   // gone) reports ENOLINK or similar, which is just as detached.
-  if (int err = bpf_link_detach((*pinned)->fd.get()); err != 0 && err != -ENOLINK &&
-                                                       err != -EINVAL && err != -ENOENT)
+  if (int err = bpf_link_detach((*pinned)->fd.get());
+      err != 0 && err != -ENOLINK && err != -EINVAL && err != -ENOENT)
     return make_error("detach XDP link", err, describe(iface));
   if (::unlink(path.c_str()) != 0 && errno != ENOENT)
     return make_error("unpin XDP link", errno, path);
@@ -205,14 +208,12 @@ Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface
   // The other ingress kind goes first: for a moment nothing counts ingress,
   // which is better than counting it twice.
   if (ingress == IngressMode::Xdp) {
-    if (auto detached = detach_tc(iface, TcDirection::Ingress); !detached)
-      return detached.error();
+    if (auto detached = detach_tc(iface, TcDirection::Ingress); !detached) return detached.error();
     auto mode = attach_xdp(datapath, iface);
     if (!mode) return mode.error();
     report.xdp_mode = mode.value();
   } else {
-    if (auto detached = detach_xdp(datapath.pin_path(), iface); !detached)
-      return detached.error();
+    if (auto detached = detach_xdp(datapath.pin_path(), iface); !detached) return detached.error();
     if (auto attached = attach_tc(datapath, iface, TcDirection::Ingress); !attached)
       return attached.error();
   }

@@ -35,7 +35,9 @@ QuietNetlink::QuietNetlink() : previous_(libbpf_set_print(drop_netlink_acks)) {
   if (previous_ != drop_netlink_acks) g_outer_print = previous_;
 }
 
-QuietNetlink::~QuietNetlink() { libbpf_set_print(previous_); }
+QuietNetlink::~QuietNetlink() {
+  libbpf_set_print(previous_);
+}
 
 std::string namespace_name(const Interface& iface) {
   return iface.netns.empty() ? "the current network namespace"
@@ -65,7 +67,9 @@ Result<std::string> prog_name(uint32_t prog_id) {
   return std::string(info.name, strnlen(info.name, sizeof info.name));
 }
 
-uint32_t owner_map_id(const Datapath& datapath) { return map_id(datapath.active_slot_fd()); }
+uint32_t owner_map_id(const Datapath& datapath) {
+  return map_id(datapath.active_slot_fd());
+}
 
 uint32_t owner_map_id(const std::string& pin_path) {
   if (pin_path.empty()) return 0;

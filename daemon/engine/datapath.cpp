@@ -17,19 +17,35 @@
 
 namespace netacct {
 
-void Datapath::SkelDeleter::operator()(netacct_bpf* skel) const { netacct_bpf::destroy(skel); }
+void Datapath::SkelDeleter::operator()(netacct_bpf* skel) const {
+  netacct_bpf::destroy(skel);
+}
 Datapath::~Datapath() = default;
 
-int Datapath::xdp_ingress_fd() const { return bpf_program__fd(skel_->progs.netacct_xdp_in); }
-int Datapath::tc_ingress_fd() const { return bpf_program__fd(skel_->progs.netacct_tc_in); }
-int Datapath::tc_egress_fd() const { return bpf_program__fd(skel_->progs.netacct_tc_eg); }
+int Datapath::xdp_ingress_fd() const {
+  return bpf_program__fd(skel_->progs.netacct_xdp_in);
+}
+int Datapath::tc_ingress_fd() const {
+  return bpf_program__fd(skel_->progs.netacct_tc_in);
+}
+int Datapath::tc_egress_fd() const {
+  return bpf_program__fd(skel_->progs.netacct_tc_eg);
+}
 int Datapath::flows_fd(int index) const {
   return bpf_map__fd(index == 0 ? skel_->maps.flows_a : skel_->maps.flows_b);
 }
-int Datapath::active_slot_fd() const { return bpf_map__fd(skel_->maps.active_flows); }
-int Datapath::whitelist_fd() const { return bpf_map__fd(skel_->maps.whitelist); }
-int Datapath::meta_fd() const { return bpf_map__fd(skel_->maps.meta); }
-netacct_runtime& Datapath::runtime() { return skel_->bss->runtime; }
+int Datapath::active_slot_fd() const {
+  return bpf_map__fd(skel_->maps.active_flows);
+}
+int Datapath::whitelist_fd() const {
+  return bpf_map__fd(skel_->maps.whitelist);
+}
+int Datapath::meta_fd() const {
+  return bpf_map__fd(skel_->maps.meta);
+}
+netacct_runtime& Datapath::runtime() {
+  return skel_->bss->runtime;
+}
 
 Result<netacct_meta> read_pinned_meta(const std::string& pin_path) {
   std::string path = pin_path + "/meta";
@@ -97,9 +113,10 @@ static Result<bool> inspect_existing(const pin::PinDir& dir, DatapathOptions& op
   auto meta = read_pinned_meta(dir.path());
   if (!meta) {
     Error error = meta.error();
-    error.op += "; the pins come from an incompatible netacct build: harvest with that build, or "
-                "remove them with 'netacct-cleanup --force " + dir.tag() +
-                "' (loses counts not yet harvested)";
+    error.op +=
+        "; the pins come from an incompatible netacct build: harvest with that build, or "
+        "remove them with 'netacct-cleanup --force " +
+        dir.tag() + "' (loses counts not yet harvested)";
     return error;
   }
   if (meta->magic != NETACCT_META_MAGIC) return false;  // creation was interrupted: redo it
@@ -107,15 +124,17 @@ static Result<bool> inspect_existing(const pin::PinDir& dir, DatapathOptions& op
     return Error{"pinned maps use layout v" + std::to_string(meta->layout_version) +
                      ", this build uses v" + std::to_string(NETACCT_LAYOUT_VERSION) +
                      ": harvest with the matching build, or remove them with 'netacct-cleanup "
-                     "--force " + dir.tag() + "' (loses counts not yet harvested)",
+                     "--force " +
+                     dir.tag() + "' (loses counts not yet harvested)",
                  EPROTO, dir.path()};
   }
   if (meta->flow_capacity != options.flow_capacity ||
       meta->wl_capacity != options.whitelist_capacity) {
-    NA_WARN("pinned maps of tag %s hold %u flows / %u whitelist prefixes; keeping those "
-            "(requested %u / %u applies after netacct-cleanup)",
-            dir.tag().c_str(), meta->flow_capacity, meta->wl_capacity, options.flow_capacity,
-            options.whitelist_capacity);
+    NA_WARN(
+        "pinned maps of tag %s hold %u flows / %u whitelist prefixes; keeping those "
+        "(requested %u / %u applies after netacct-cleanup)",
+        dir.tag().c_str(), meta->flow_capacity, meta->wl_capacity, options.flow_capacity,
+        options.whitelist_capacity);
     options.flow_capacity = meta->flow_capacity;
     options.whitelist_capacity = meta->wl_capacity;
   }
@@ -201,8 +220,8 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
     read_boot_id(meta.boot_id);
     struct timespec now {};
     clock_gettime(CLOCK_REALTIME, &now);
-    meta.created_ns = static_cast<uint64_t>(now.tv_sec) * 1000000000ull +
-                      static_cast<uint64_t>(now.tv_nsec);
+    meta.created_ns =
+        static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
     meta.magic = NETACCT_META_MAGIC;
     if (bpf_map_update_elem(datapath->meta_fd(), &zero, &meta, BPF_ANY) != 0)
       return make_error("initialise meta map", errno);

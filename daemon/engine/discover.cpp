@@ -92,8 +92,9 @@ std::vector<std::string> list_named_namespaces() {
 std::string FoundAttachment::describe() const {
   std::string what = kind == Kind::TcIngress  ? "tc ingress filter"
                      : kind == Kind::TcEgress ? "tc egress filter"
-                                              : xdp_mode == XdpMode::None ? std::string("XDP link")
-                                              : std::string("XDP link (") + to_string(xdp_mode) + " mode)";
+                     : xdp_mode == XdpMode::None
+                         ? std::string("XDP link")
+                         : std::string("XDP link (") + to_string(xdp_mode) + " mode)";
   if (iface.name.empty()) return what + " whose interface is gone (or in an unnamed namespace)";
   return what + " on " + attach_detail::describe(iface);
 }

@@ -27,7 +27,7 @@ std::vector<std::string> list_named_namespaces();
 struct FoundAttachment {
   enum class Kind { TcIngress, TcEgress, Xdp };
   Kind kind = Kind::TcIngress;
-  Interface iface;               // name "" for an XDP link whose interface is gone
+  Interface iface;  // name "" for an XDP link whose interface is gone
   XdpMode xdp_mode = XdpMode::None;
   std::string describe() const;  // "tc ingress on interface 'x' in ..."
 };

@@ -55,7 +55,9 @@ struct FlowKeyHash {
   }
 };
 
-inline bool is_bucket(const netacct_flow_key& key) { return key.family == NETACCT_FAMILY_BUCKET; }
+inline bool is_bucket(const netacct_flow_key& key) {
+  return key.family == NETACCT_FAMILY_BUCKET;
+}
 
 // "10.0.0.1", "fd00::1"; "-" for a bucket key.
 std::string address_string(uint8_t family, const uint8_t addr[16]);

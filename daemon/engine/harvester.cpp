@@ -62,7 +62,9 @@ Result<int> Harvester::active_index() {
   return Error{"active flow slot points at neither flow buffer", EPROTO, datapath_.tag()};
 }
 
-int Harvester::idle_fd() { return datapath_.flows_fd(1 - active_index_); }
+int Harvester::idle_fd() {
+  return datapath_.flows_fd(1 - active_index_);
+}
 
 Result<void> Harvester::swap(uint64_t* elapsed_ns) {
   auto current = active_index();
@@ -130,7 +132,8 @@ Result<void> Harvester::clear_idle(Delta& read) {
   keys_.resize(batch_size_);
   size_t done = 0;
   while (done < read.flows.size()) {
-    uint32_t count = static_cast<uint32_t>(std::min<size_t>(keys_.size(), read.flows.size() - done));
+    uint32_t count =
+        static_cast<uint32_t>(std::min<size_t>(keys_.size(), read.flows.size() - done));
     for (uint32_t i = 0; i < count; i++) keys_[i] = read.flows[done + i].key;
     if (bpf_map_delete_batch(fd, keys_.data(), &count, &opts) != 0) {
       // ENOENT: a key is already gone (a repeated clear after a crash):

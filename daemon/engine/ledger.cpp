@@ -46,8 +46,7 @@ static Result<json::value> read_store(const std::string& path) {
 static Result<void> check_shape(const json::value& file, const std::string& path) {
   if (!file.is_object()) return Error{path + ": top level must be an object", 0, {}};
   const json::value* sources = file.get_object().if_contains("sources");
-  if (sources && !sources->is_array())
-    return Error{path + ": 'sources' must be an array", 0, {}};
+  if (sources && !sources->is_array()) return Error{path + ": 'sources' must be an array", 0, {}};
   return ok();
 }
 
@@ -108,7 +107,8 @@ Result<void> Ledger::refresh_others(int64_t now) {
       NA_WARN("%s; rewriting it with this source only", shape.error().message().c_str());
     } else if (const json::value* sources = existing->get_object().if_contains("sources")) {
       for (const json::value& source : sources->get_array()) {
-        const json::value* id = source.is_object() ? source.get_object().if_contains("id") : nullptr;
+        const json::value* id =
+            source.is_object() ? source.get_object().if_contains("id") : nullptr;
         std::string name = id && id->is_string() ? std::string(id->get_string()) : std::string();
         if (name == info_.tag) continue;
         others_.push_back({name, pretty_json(source, 2)});

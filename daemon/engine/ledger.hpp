@@ -18,13 +18,13 @@
 // the data in the idle buffer, so an unwritable output never loses counts.
 #pragma once
 
-#include <boost/json.hpp>
-#include <cstdint>
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
+#include <cstdint>
 #include <mutex>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "../common/result.hpp"
 #include "datapath.hpp"

@@ -207,8 +207,8 @@ json::object source_header(const Totals& totals, const SourceInfo& info,
       {"summary", std::move(summary)},
       {"protocol_breakdown", std::move(protocols)},
       {"buckets", std::move(buckets)},
-      {"whitelist_info", whitelist_info.is_null() ? json::value(json::object{{"enabled", false}})
-                                                  : whitelist_info},
+      {"whitelist_info",
+       whitelist_info.is_null() ? json::value(json::object{{"enabled", false}}) : whitelist_info},
   };
 }
 
@@ -269,8 +269,10 @@ struct Reader {
   }
   Result<netacct_counters> counters(const json::object& object) const {
     netacct_counters c{};
-    for (auto [field, slot] : {std::pair{"rx_bytes", &c.rx_bytes}, {"rx_packets", &c.rx_packets},
-                               {"tx_bytes", &c.tx_bytes}, {"tx_packets", &c.tx_packets}}) {
+    for (auto [field, slot] : {std::pair{"rx_bytes", &c.rx_bytes},
+                               {"rx_packets", &c.rx_packets},
+                               {"tx_bytes", &c.tx_bytes},
+                               {"tx_packets", &c.tx_packets}}) {
       auto value = number(object, field);
       if (!value) return value.error();
       *slot = value.value();
@@ -284,7 +286,8 @@ struct Reader {
 Result<Totals> totals_from_json(const json::object& source, const std::string& file) {
   Totals totals;
   Reader reader{file, "source: "};
-  if (const json::value* metadata = source.if_contains("metadata"); metadata && metadata->is_object()) {
+  if (const json::value* metadata = source.if_contains("metadata");
+      metadata && metadata->is_object()) {
     const json::object& m = metadata->get_object();
     auto generation = reader.number(m, "generation");
     if (!generation) return generation.error();
@@ -300,7 +303,8 @@ Result<Totals> totals_from_json(const json::object& source, const std::string& f
     for (uint8_t id = NETACCT_BUCKET_FIRST; id <= NETACCT_BUCKET_LAST; id++) {
       const json::value* bucket = buckets->get_object().if_contains(bucket_name(id));
       if (!bucket) continue;
-      if (!bucket->is_object()) return reader.error("buckets." + bucket_name(id), "must be an object");
+      if (!bucket->is_object())
+        return reader.error("buckets." + bucket_name(id), "must be an object");
       auto c = reader.counters(bucket->get_object());
       if (!c) return c.error();
       totals.buckets[id] = c.value();

@@ -22,8 +22,7 @@ bool Prefix::operator<(const Prefix& other) const {
 }
 
 bool Prefix::operator==(const Prefix& other) const {
-  return family == other.family && length == other.length &&
-         std::memcmp(addr, other.addr, 16) == 0;
+  return family == other.family && length == other.length && std::memcmp(addr, other.addr, 16) == 0;
 }
 
 bool Prefix::contains(const Prefix& inner) const {
@@ -171,7 +170,8 @@ Result<Whitelist> parse_whitelist(const std::string& text, const std::string& fi
         return check.error("metadata", "unknown key '" + std::string(member.key()) + "'");
     }
     if (const json::value* reload = metadata->get_object().if_contains("auto_reload")) {
-      if (!reload->is_bool()) return check.error("metadata", "\"auto_reload\" must be true or false");
+      if (!reload->is_bool())
+        return check.error("metadata", "\"auto_reload\" must be true or false");
       whitelist.auto_reload = reload->get_bool();
     }
   }
@@ -202,8 +202,8 @@ Result<Whitelist> parse_whitelist(const std::string& text, const std::string& fi
     }
     if (const json::value* v = g.if_contains("match")) {
       if (!v->is_string() || (v->get_string() != "remote" && v->get_string() != "any"))
-        return check.error(where, "\"match\" must be \"remote\" or \"any\", not " +
-                                      json::serialize(*v));
+        return check.error(where,
+                           "\"match\" must be \"remote\" or \"any\", not " + json::serialize(*v));
       if (v->get_string() == "any") group.match = NETACCT_WL_MATCH_REMOTE | NETACCT_WL_MATCH_LOCAL;
     }
     auto ips = check.strings(g, "ips", where);

@@ -25,12 +25,20 @@ namespace netacct::test {
 
 inline constexpr int kXdpPass = 2;  // XDP_PASS; the programs never return anything else
 
-inline netacct_counters rx(uint64_t packets, uint64_t bytes) { return {bytes, packets, 0, 0}; }
-inline netacct_counters tx(uint64_t packets, uint64_t bytes) { return {0, 0, bytes, packets}; }
-inline netacct_counters operator+(netacct_counters a, const netacct_counters& b) { return a += b; }
+inline netacct_counters rx(uint64_t packets, uint64_t bytes) {
+  return {bytes, packets, 0, 0};
+}
+inline netacct_counters tx(uint64_t packets, uint64_t bytes) {
+  return {0, 0, bytes, packets};
+}
+inline netacct_counters operator+(netacct_counters a, const netacct_counters& b) {
+  return a += b;
+}
 
 // Ingress hooks fill rx, egress fills tx.
-inline bool is_egress(Hook hook) { return hook == Hook::TcEgress; }
+inline bool is_egress(Hook hook) {
+  return hook == Hook::TcEgress;
+}
 inline netacct_counters on(Hook hook, uint64_t packets, uint64_t bytes) {
   return is_egress(hook) ? tx(packets, bytes) : rx(packets, bytes);
 }
@@ -46,7 +54,9 @@ inline constexpr std::array<Hook, 3> kAllHooks = {Hook::XdpIngress, Hook::TcIngr
                                                   Hook::TcEgress};
 
 // The return value every program must give for every frame.
-inline int pass_code(Hook hook) { return hook == Hook::XdpIngress ? kXdpPass : -1; }
+inline int pass_code(Hook hook) {
+  return hook == Hook::XdpIngress ? kXdpPass : -1;
+}
 
 struct ExpectedFlow {
   std::string local;
@@ -67,7 +77,9 @@ inline Expected& with_bucket(Expected& e, uint8_t bucket, const netacct_counters
   return e;
 }
 
-inline uint64_t packets_of(const netacct_counters& c) { return c.rx_packets + c.tx_packets; }
+inline uint64_t packets_of(const netacct_counters& c) {
+  return c.rx_packets + c.tx_packets;
+}
 
 // Compares everything: the flow set, each flow's counters, all buckets, and
 // the invariant packets sent == packets in flows + buckets.
@@ -87,8 +99,8 @@ inline void check_delta(const Delta& delta, const Expected& want) {
 }
 
 // Runs `frame` through `hook` and checks the return code (never a drop).
-inline void send(BpfFixture& fx, Hook hook, const std::vector<uint8_t>& frame,
-                 uint32_t repeat = 1, const SkbMeta* skb = nullptr) {
+inline void send(BpfFixture& fx, Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat = 1,
+                 const SkbMeta* skb = nullptr) {
   INFO("hook ", hook_name(hook), ", frame of ", frame.size(), " bytes");
   CHECK(fx.run(hook, frame, repeat, skb) == pass_code(hook));
 }

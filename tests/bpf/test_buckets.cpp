@@ -17,12 +17,15 @@ using namespace netacct::test;
 namespace {
 
 Packet v4_udp(uint32_t payload = 40) {
-  return build_packet({.src = "10.2.0.2", .dst = "10.2.0.1", .protocol = IPPROTO_UDP,
-                       .payload = payload});
+  return build_packet(
+      {.src = "10.2.0.2", .dst = "10.2.0.1", .protocol = IPPROTO_UDP, .payload = payload});
 }
 Packet v6_udp(std::vector<Ipv6Ext> ext = {}, uint32_t payload = 40) {
-  return build_packet({.src = "fd00:2::2", .dst = "fd00:2::1", .protocol = IPPROTO_UDP,
-                       .payload = payload, .ipv6_ext = std::move(ext)});
+  return build_packet({.src = "fd00:2::2",
+                       .dst = "fd00:2::1",
+                       .protocol = IPPROTO_UDP,
+                       .payload = payload,
+                       .ipv6_ext = std::move(ext)});
 }
 void put16(std::vector<uint8_t>& frame, size_t at, uint16_t value) {
   frame[at] = static_cast<uint8_t>(value >> 8);
@@ -99,38 +102,48 @@ TEST_CASE("Truncated or invalid L2/L3 headers go to the malformed bucket by fram
           {"Ethernet header only, IPv4 type", [&] { return cut(v4, 14); }, true},
           {"Ethernet header only, IPv6 type", [&] { return cut(v6, 14); }, true},
           {"802.1Q tag cut short",
-           [&] { return cut(build_packet({.src = "10.2.0.2", .dst = "10.2.0.1",
-                                          .vlans = {0x8100}}), 16); }},
+           [&] {
+             return cut(build_packet({.src = "10.2.0.2", .dst = "10.2.0.1", .vlans = {0x8100}}),
+                        16);
+           }},
           {"QinQ inner tag cut short",
-           [&] { return cut(build_packet({.src = "10.2.0.2", .dst = "10.2.0.1",
-                                          .vlans = {0x88a8, 0x8100}}), 20); }},
+           [&] {
+             return cut(
+                 build_packet({.src = "10.2.0.2", .dst = "10.2.0.1", .vlans = {0x88a8, 0x8100}}),
+                 20);
+           }},
           {"IPv4 header cut at 19 bytes", [&] { return cut(v4, l3 + 19); }, true},
           {"IPv4 IHL 4", [&] { return poke(v4, l3, 0x44); }},
           {"IPv4 IHL 0", [&] { return poke(v4, l3, 0x40); }},
           // IHL 15 says 60 header bytes; the frame ends 44 bytes after the
           // IP header starts.
-          {"IPv4 options cut short (IHL 15)", [&] {
-             Packet p = build_packet({.src = "10.2.0.2", .dst = "10.2.0.1", .payload = 4,
-                                      .ipv4_options = 12});
+          {"IPv4 options cut short (IHL 15)",
+           [&] {
+             Packet p = build_packet(
+                 {.src = "10.2.0.2", .dst = "10.2.0.1", .payload = 4, .ipv4_options = 12});
              return poke(p, l3, 0x4f);
            }},
-          {"IPv4 tot_len 19 < header", [&] {
+          {"IPv4 tot_len 19 < header",
+           [&] {
              Packet p = v4;
              put16(p.frame, l3 + 2, 19);
              return p.frame;
            }},
           // 0 is valid only on a GSO packet (BIG TCP, see test_gso.cpp).
-          {"IPv4 tot_len 0 without GSO", [&] {
+          {"IPv4 tot_len 0 without GSO",
+           [&] {
              Packet p = v4;
              put16(p.frame, l3 + 2, 0);
              return p.frame;
            }},
-          {"IPv4 tot_len 20 < IHL 6 header", [&] {
+          {"IPv4 tot_len 20 < IHL 6 header",
+           [&] {
              Packet p = build_packet({.src = "10.2.0.2", .dst = "10.2.0.1", .ipv4_options = 4});
              put16(p.frame, l3 + 2, 20);
              return p.frame;
            }},
-          {"IPv4 tot_len past the frame", [&] {
+          {"IPv4 tot_len past the frame",
+           [&] {
              Packet p = v4;
              put16(p.frame, l3 + 2, static_cast<uint16_t>(v4.ip_bytes + 1));
              return p.frame;
@@ -140,7 +153,8 @@ TEST_CASE("Truncated or invalid L2/L3 headers go to the malformed bucket by fram
           {"IPv4 EtherType, version 0", [&] { return poke(v4, l3, 0x05); }},
           {"IPv6 EtherType, version 4", [&] { return poke(v6, l3, 0x40); }},
           {"IPv6 header cut at 39 bytes", [&] { return cut(v6, l3 + 39); }, true},
-          {"IPv6 payload_len past the frame", [&] {
+          {"IPv6 payload_len past the frame",
+           [&] {
              Packet p = v6;
              put16(p.frame, l3 + 4, static_cast<uint16_t>(v6.ip_bytes - 40 + 1));
              return p.frame;
@@ -163,18 +177,29 @@ TEST_CASE("Truncated or overlong IPv6 extension headers go to the malformed buck
       {
           // Only the first 2 bytes of the hop-by-hop header are there.
           {"hop-by-hop cut after 2 bytes",
-           [&] { return shrink(v6_udp({{IPPROTO_HOPOPTS, 8}}), l3 + 40 + 2); }},
+           [&] {
+             return shrink(v6_udp({{IPPROTO_HOPOPTS, 8}}), l3 + 40 + 2);
+           }},
           // The 2 bytes are there, but the header claims 24.
           {"routing header claims more than the frame",
-           [&] { return shrink(v6_udp({{IPPROTO_ROUTING, 24}}, 0), l3 + 40 + 16); }},
+           [&] {
+             return shrink(v6_udp({{IPPROTO_ROUTING, 24}}, 0), l3 + 40 + 16);
+           }},
           {"fragment header cut at 7 bytes",
-           [&] { return shrink(v6_udp({{IPPROTO_FRAGMENT, 8}}), l3 + 40 + 7); }},
+           [&] {
+             return shrink(v6_udp({{IPPROTO_FRAGMENT, 8}}), l3 + 40 + 7);
+           }},
           {"AH cut short",
-           [&] { return shrink(v6_udp({{IPPROTO_AH, 24}}, 0), l3 + 40 + 12); }},
+           [&] {
+             return shrink(v6_udp({{IPPROTO_AH, 24}}, 0), l3 + 40 + 12);
+           }},
           {"next header says hop-by-hop, no bytes follow",
-           [&] { return shrink(v6_udp({{IPPROTO_HOPOPTS, 8}}), l3 + 40); }},
+           [&] {
+             return shrink(v6_udp({{IPPROTO_HOPOPTS, 8}}), l3 + 40);
+           }},
           {"a chain of 9 extension headers", [&] { return v6_udp(nine).frame; }},
-          {"extension headers past payload_len (bytes present as padding)", [&] {
+          {"extension headers past payload_len (bytes present as padding)",
+           [&] {
              // The headers lie inside the frame but outside what the IPv6
              // header declares as its payload.
              Packet p = v6_udp({{IPPROTO_DSTOPTS, 64}}, 0);

@@ -44,14 +44,18 @@ TEST_CASE("IPv6 extension headers are walked to the upper-layer protocol") {
         {IPPROTO_FRAGMENT, 8},
         {IPPROTO_AH, 16},
         {IPPROTO_DSTOPTS, 8}},
-       IPPROTO_TCP, 7, 40 + 80 + 20 + 7},
+       IPPROTO_TCP,
+       7,
+       40 + 80 + 20 + 7},
       {"chain ending in a later fragment",
-       {{IPPROTO_HOPOPTS, 8}, {IPPROTO_ROUTING, 24}, {IPPROTO_FRAGMENT, 8, 1}}, IPPROTO_TCP, 64,
+       {{IPPROTO_HOPOPTS, 8}, {IPPROTO_ROUTING, 24}, {IPPROTO_FRAGMENT, 8, 1}},
+       IPPROTO_TCP,
+       64,
        40 + 40 + 64},
       // The walk takes at most 8 headers (parse.h IPV6_EXT_MAX): 8 is fine,
       // 9 is malformed (see test_buckets.cpp).
-      {"chain of exactly 8", std::vector<Ipv6Ext>(8, Ipv6Ext{IPPROTO_DSTOPTS, 8}), IPPROTO_UDP,
-       1, 40 + 64 + 8 + 1},
+      {"chain of exactly 8", std::vector<Ipv6Ext>(8, Ipv6Ext{IPPROTO_DSTOPTS, 8}), IPPROTO_UDP, 1,
+       40 + 64 + 8 + 1},
   };
   BpfFixture fx;
   for (const ExtRow& row : rows) {
@@ -73,10 +77,16 @@ TEST_CASE("IPv6 extension headers are walked to the upper-layer protocol") {
 
 TEST_CASE("IPv6 fragments of one datagram add up in one flow") {
   BpfFixture fx;
-  Packet first = build_packet({.src = kRemote, .dst = kLocal, .protocol = IPPROTO_UDP,
-                               .payload = 1000, .ipv6_ext = {{IPPROTO_FRAGMENT, 8, 0}}});
-  Packet later = build_packet({.src = kRemote, .dst = kLocal, .protocol = IPPROTO_UDP,
-                               .payload = 500, .ipv6_ext = {{IPPROTO_FRAGMENT, 8, 126}}});
+  Packet first = build_packet({.src = kRemote,
+                               .dst = kLocal,
+                               .protocol = IPPROTO_UDP,
+                               .payload = 1000,
+                               .ipv6_ext = {{IPPROTO_FRAGMENT, 8, 0}}});
+  Packet later = build_packet({.src = kRemote,
+                               .dst = kLocal,
+                               .protocol = IPPROTO_UDP,
+                               .payload = 500,
+                               .ipv6_ext = {{IPPROTO_FRAGMENT, 8, 126}}});
   send(fx, Hook::XdpIngress, first.frame, 10);
   send(fx, Hook::TcIngress, later.frame, 10);
   Expected want;
@@ -95,7 +105,8 @@ TEST_CASE("A later IPv6 fragment's data is not parsed as extension headers") {
   BpfFixture fx;
   for (Hook hook : kAllHooks) {
     INFO("via ", hook_name(hook));
-    PacketSpec spec{.protocol = IPPROTO_UDP, .payload = 333,
+    PacketSpec spec{.protocol = IPPROTO_UDP,
+                    .payload = 333,
                     .ipv6_ext = {{IPPROTO_HOPOPTS, 8}, {IPPROTO_FRAGMENT, 8, 100}}};
     spec.src = is_egress(hook) ? kLocal : kRemote;
     spec.dst = is_egress(hook) ? kRemote : kLocal;

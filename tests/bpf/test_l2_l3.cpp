@@ -65,12 +65,12 @@ TEST_CASE("TCP, UDP and ICMP over IPv4 and IPv6 count IP bytes on every hook") {
 
 TEST_CASE("XDP ingress and TC ingress count a frame identically; egress swaps the sides") {
   BpfFixture fx;
-  Packet in4 = build_packet({.src = kRemote4, .dst = kLocal4, .protocol = IPPROTO_TCP,
-                             .payload = 300});
-  Packet out4 = build_packet({.src = kLocal4, .dst = kRemote4, .protocol = IPPROTO_TCP,
-                              .payload = 10});
-  Packet in6 = build_packet({.src = kRemote6, .dst = kLocal6, .protocol = IPPROTO_UDP,
-                             .payload = 200});
+  Packet in4 =
+      build_packet({.src = kRemote4, .dst = kLocal4, .protocol = IPPROTO_TCP, .payload = 300});
+  Packet out4 =
+      build_packet({.src = kLocal4, .dst = kRemote4, .protocol = IPPROTO_TCP, .payload = 10});
+  Packet in6 =
+      build_packet({.src = kRemote6, .dst = kLocal6, .protocol = IPPROTO_UDP, .payload = 200});
   send(fx, Hook::XdpIngress, in4.frame, 11);
   send(fx, Hook::TcIngress, in4.frame, 11);
   send(fx, Hook::TcEgress, out4.frame, 4);
@@ -124,7 +124,8 @@ TEST_CASE("802.1Q, 802.1ad and QinQ tags are skipped; a third tag is not IP") {
   for (const Row& row : rows) {
     for (bool v6 : {false, true}) {
       for (Hook hook : kAllHooks) {
-        INFO(std::string(row.description), std::string(v6 ? " IPv6" : " IPv4"), " via ", hook_name(hook));
+        INFO(std::string(row.description), std::string(v6 ? " IPv6" : " IPv4"), " via ",
+             hook_name(hook));
         const char* local = v6 ? kLocal6 : kLocal4;
         const char* remote = v6 ? kRemote6 : kRemote4;
         Packet packet = build_packet(oriented(
@@ -149,9 +150,9 @@ TEST_CASE("IPv4 options are part of the counted header") {
   for (uint8_t options : {4, 8, 20, 40}) {
     for (Hook hook : kAllHooks) {
       INFO(int(options), " option bytes via ", hook_name(hook));
-      Packet packet = build_packet(oriented(
-          {.protocol = IPPROTO_TCP, .payload = 50, .ipv4_options = options}, hook, kLocal4,
-          kRemote4));
+      Packet packet =
+          build_packet(oriented({.protocol = IPPROTO_TCP, .payload = 50, .ipv4_options = options},
+                                hook, kLocal4, kRemote4));
       REQUIRE(packet.frame[packet.l3_offset] == (0x40 | (5 + options / 4)));  // IHL > 5
       REQUIRE(packet.ip_bytes == 20u + options + 20 + 50);
       send(fx, hook, packet.frame, 2);
@@ -169,15 +170,16 @@ TEST_CASE("IPv4 fragments count in their flow with their own tot_len") {
     for (Hook hook : kAllHooks) {
       INFO("protocol ", int(protocol), " via ", hook_name(hook));
       // A datagram cut in three: first (MF, offset 0), middle (MF), last.
-      Packet first = build_packet(oriented(
-          {.protocol = protocol, .payload = 1000, .ipv4_more_fragments = true}, hook, kLocal4,
-          kRemote4));
-      Packet middle = build_packet(oriented({.protocol = protocol, .payload = 1024,
-                                             .ipv4_frag_offset = 128, .ipv4_more_fragments = true},
+      Packet first = build_packet(
+          oriented({.protocol = protocol, .payload = 1000, .ipv4_more_fragments = true}, hook,
+                   kLocal4, kRemote4));
+      Packet middle = build_packet(oriented({.protocol = protocol,
+                                             .payload = 1024,
+                                             .ipv4_frag_offset = 128,
+                                             .ipv4_more_fragments = true},
                                             hook, kLocal4, kRemote4));
       Packet last = build_packet(oriented(
-          {.protocol = protocol, .payload = 77, .ipv4_frag_offset = 256}, hook, kLocal4,
-          kRemote4));
+          {.protocol = protocol, .payload = 77, .ipv4_frag_offset = 256}, hook, kLocal4, kRemote4));
       REQUIRE(middle.ip_bytes == 20 + 1024);  // no L4 header in a later fragment
       send(fx, hook, first.frame, 1);
       send(fx, hook, middle.frame, 2);
@@ -198,8 +200,8 @@ TEST_CASE("Ethernet padding after the IP packet is not counted") {
       INFO(std::string(v6 ? "IPv6" : "IPv4"), " via ", hook_name(hook));
       const char* local = v6 ? kLocal6 : kLocal4;
       const char* remote = v6 ? kRemote6 : kRemote4;
-      Packet packet = build_packet(
-          oriented({.protocol = IPPROTO_UDP, .payload = 0}, hook, local, remote));
+      Packet packet =
+          build_packet(oriented({.protocol = IPPROTO_UDP, .payload = 0}, hook, local, remote));
       std::vector<uint8_t> frame = packet.frame;
       frame.resize(frame.size() < 60 ? 60 : frame.size() + 6, 0);  // NIC minimum-size padding
       send(fx, hook, frame, 4);

@@ -17,16 +17,26 @@ namespace {
 
 constexpr uint32_t kCapacity = 16;
 
-std::string remote4(uint32_t i) { return "10.77." + std::to_string(i / 256) + "." + std::to_string(i % 256); }
-std::string remote6(uint32_t i) { return "fd77::" + std::to_string(i + 1); }
+std::string remote4(uint32_t i) {
+  return "10.77." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+}
+std::string remote6(uint32_t i) {
+  return "fd77::" + std::to_string(i + 1);
+}
 
 // One ingress UDP frame from remote number `i` of the family.
 Packet from_remote(bool v6, uint32_t i, uint32_t payload = 20) {
-  return build_packet({.src = v6 ? remote6(i) : remote4(i), .dst = v6 ? "fd00::1" : "10.0.0.1",
-                       .protocol = IPPROTO_UDP, .payload = payload});
+  return build_packet({.src = v6 ? remote6(i) : remote4(i),
+                       .dst = v6 ? "fd00::1" : "10.0.0.1",
+                       .protocol = IPPROTO_UDP,
+                       .payload = payload});
 }
-const char* local_of(bool v6) { return v6 ? "fd00::1" : "10.0.0.1"; }
-std::string remote_of(bool v6, uint32_t i) { return v6 ? remote6(i) : remote4(i); }
+const char* local_of(bool v6) {
+  return v6 ? "fd00::1" : "10.0.0.1";
+}
+std::string remote_of(bool v6, uint32_t i) {
+  return v6 ? remote6(i) : remote4(i);
+}
 
 }  // namespace
 
@@ -52,15 +62,15 @@ TEST_CASE("A full buffer sends new flows to the overflow bucket of their family"
   for (uint32_t i = 100; i < 103; i++)
     send(fx, Hook::TcIngress, from_remote(true, i, 100).frame, 1);
   with_bucket(want, NETACCT_BUCKET_OVERFLOW_V6, rx(3, 3 * 148));
-  Packet egress6 = build_packet({.src = "fd00::1", .dst = "fd77::999", .protocol = IPPROTO_TCP,
-                                 .payload = 0});
+  Packet egress6 =
+      build_packet({.src = "fd00::1", .dst = "fd77::999", .protocol = IPPROTO_TCP, .payload = 0});
   send(fx, Hook::TcEgress, egress6.frame, 4);
   with_bucket(want, NETACCT_BUCKET_OVERFLOW_V6, tx(4, 4 * 60));
   // Known flows still count, in both directions.
   send(fx, Hook::XdpIngress, from_remote(false, 0).frame, 10);
   want.flows[0].counters += rx(10, 10 * 48);
-  Packet back = build_packet({.src = "fd00::1", .dst = remote6(5), .protocol = IPPROTO_UDP,
-                              .payload = 0});
+  Packet back =
+      build_packet({.src = "fd00::1", .dst = remote6(5), .protocol = IPPROTO_UDP, .payload = 0});
   send(fx, Hook::TcEgress, back.frame, 2);
   want.flows[15].counters += tx(2, 2 * 48);
   // The other buckets still work: they have reserved keys.
@@ -81,8 +91,8 @@ TEST_CASE("After a harvest clears a buffer, new flows fit in it again") {
     for (uint32_t i = 0; i < kCapacity; i++) {
       bool v6 = i % 2 == 1;
       send(fx, Hook::XdpIngress, from_remote(v6, base + i).frame, 1);
-      want.flows.push_back({local_of(v6), remote_of(v6, base + i), IPPROTO_UDP,
-                            rx(1, v6 ? 68 : 48)});
+      want.flows.push_back(
+          {local_of(v6), remote_of(v6, base + i), IPPROTO_UDP, rx(1, v6 ? 68 : 48)});
     }
     send(fx, Hook::XdpIngress, from_remote(false, base + 500).frame, 2);
     send(fx, Hook::XdpIngress, from_remote(true, base + 500).frame, 3);
@@ -101,8 +111,8 @@ TEST_CASE("Whitelisted packets never take a flow slot, even when the buffer is f
     send(fx, Hook::XdpIngress, from_remote(false, i).frame, 1);
     want.flows.push_back({local_of(false), remote_of(false, i), IPPROTO_UDP, rx(1, 48)});
   }
-  Packet wl = build_packet({.src = "10.66.1.1", .dst = "10.0.0.1", .protocol = IPPROTO_UDP,
-                            .payload = 20});
+  Packet wl =
+      build_packet({.src = "10.66.1.1", .dst = "10.0.0.1", .protocol = IPPROTO_UDP, .payload = 20});
   send(fx, Hook::XdpIngress, wl.frame, 5);
   with_bucket(want, NETACCT_BUCKET_WHITELISTED, rx(5, 5 * 48));
   send(fx, Hook::XdpIngress, from_remote(false, 999).frame, 1);

@@ -24,8 +24,8 @@ class PinBase {
  public:
   PinBase() {
     static int counter = 0;
-    path_ = "/sys/fs/bpf/netacct-test-" + std::to_string(::getpid()) + "-" +
-            std::to_string(counter++);
+    path_ =
+        "/sys/fs/bpf/netacct-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
@@ -61,8 +61,8 @@ std::unique_ptr<Datapath> open_ok(const DatapathOptions& options) {
 // Datapath here is pinned).
 void run_xdp(Datapath& dp, const std::vector<uint8_t>& frame, uint32_t repeat) {
   std::vector<uint8_t> data = frame, out(frame.size() + 256);
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data.data(),
-              .data_out = out.data(), .data_size_in = static_cast<uint32_t>(data.size()),
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data.data(), .data_out = out.data(),
+              .data_size_in = static_cast<uint32_t>(data.size()),
               .data_size_out = static_cast<uint32_t>(out.size()),
               .repeat = static_cast<int>(repeat));
   REQUIRE(bpf_prog_test_run_opts(dp.xdp_ingress_fd(), &opts) == 0);
@@ -81,10 +81,14 @@ bpf_map_info map_info(int fd) {
   REQUIRE(bpf_obj_get_info_by_fd(fd, &info, &len) == 0);
   return info;
 }
-uint32_t max_entries(int fd) { return map_info(fd).max_entries; }
+uint32_t max_entries(int fd) {
+  return map_info(fd).max_entries;
+}
 
-const Packet kPacket = build_packet({.src = "10.5.0.2", .dst = "10.5.0.1",
-                                     .protocol = IPPROTO_TCP, .payload = 60});  // 100 IP bytes
+const Packet kPacket = build_packet({.src = "10.5.0.2",
+                                     .dst = "10.5.0.1",
+                                     .protocol = IPPROTO_TCP,
+                                     .payload = 60});  // 100 IP bytes
 
 }  // namespace
 
@@ -93,8 +97,8 @@ TEST_CASE("A second Datapath adopts the pinned maps and harvests the first one's
   auto first = open_ok(pinned(base));
   CHECK_FALSE(first->adopted());
   CHECK(first->pin_path() == base.path() + "/pin");
-  for (const char* name : {"flows_a", "flows_b", "active_flows", "whitelist", "meta",
-                           "prog_xdp_in", "prog_tc_in", "prog_tc_eg"})
+  for (const char* name : {"flows_a", "flows_b", "active_flows", "whitelist", "meta", "prog_xdp_in",
+                           "prog_tc_in", "prog_tc_eg"})
     CHECK_MESSAGE(std::filesystem::exists(first->pin_path() + "/" + name), name);
 
   {
@@ -106,7 +110,7 @@ TEST_CASE("A second Datapath adopts the pinned maps and harvests the first one's
     check_delta(harvest_ok(harvester), want);  // leaves flows_b active
   }
   run_xdp(*first, kPacket.frame, 7);  // counted, not yet harvested
-  first.reset();                     // the "daemon" goes away; the pins stay
+  first.reset();                      // the "daemon" goes away; the pins stay
 
   auto second = open_ok(pinned(base));
   CHECK(second->adopted());
@@ -150,8 +154,7 @@ TEST_CASE("A pin directory of another layout version is refused with the cleanup
   std::string message = second.error().message();
   INFO(message);
   CHECK(message.find("netacct-cleanup") != std::string::npos);
-  CHECK(message.find("layout v" + std::to_string(NETACCT_LAYOUT_VERSION + 1)) !=
-        std::string::npos);
+  CHECK(message.find("layout v" + std::to_string(NETACCT_LAYOUT_VERSION + 1)) != std::string::npos);
   // Refusing must not have touched the pins.
   CHECK(std::filesystem::exists(base.path() + "/pin/flows_a"));
 }
@@ -181,8 +184,10 @@ TEST_CASE("The capacities of an existing pin directory win over requested ones")
   CHECK(map_info(second->flows_fd(0)).id == map_info(first->flows_fd(0)).id);
   // And the datapath really holds 32 flows, not 64.
   for (uint32_t i = 0; i < 40; i++) {
-    Packet p = build_packet({.src = "10.6.0." + std::to_string(i + 1), .dst = "10.5.0.1",
-                             .protocol = IPPROTO_UDP, .payload = 12});  // 40 IP bytes
+    Packet p = build_packet({.src = "10.6.0." + std::to_string(i + 1),
+                             .dst = "10.5.0.1",
+                             .protocol = IPPROTO_UDP,
+                             .payload = 12});  // 40 IP bytes
     run_xdp(*second, p.frame, 1);
   }
   Harvester harvester(*second);

@@ -11,10 +11,10 @@ using namespace netacct::test;
 
 TEST_CASE("IPv4 UDP through XDP and TC egress is counted exactly") {
   BpfFixture fx;
-  Packet in = build_packet({.src = "10.1.0.2", .dst = "10.1.0.1", .protocol = IPPROTO_UDP,
-                            .payload = 100});
-  Packet out = build_packet({.src = "10.1.0.1", .dst = "10.1.0.2", .protocol = IPPROTO_UDP,
-                             .payload = 30});
+  Packet in =
+      build_packet({.src = "10.1.0.2", .dst = "10.1.0.1", .protocol = IPPROTO_UDP, .payload = 100});
+  Packet out =
+      build_packet({.src = "10.1.0.1", .dst = "10.1.0.2", .protocol = IPPROTO_UDP, .payload = 30});
   CHECK(in.ip_bytes == 128);
   CHECK(fx.run(Hook::XdpIngress, in.frame, 7) == 2 /* XDP_PASS */);
   CHECK(fx.run(Hook::TcEgress, out.frame, 3) == TC_ACT_UNSPEC);

@@ -75,11 +75,17 @@ struct Sum {
 
 TEST_CASE("Harvesting every millisecond while threads send loses and duplicates nothing") {
   BpfFixture fx;
-  Packet v4 = build_packet({.src = "10.3.0.2", .dst = "10.3.0.1", .protocol = IPPROTO_UDP,
+  Packet v4 = build_packet({.src = "10.3.0.2",
+                            .dst = "10.3.0.1",
+                            .protocol = IPPROTO_UDP,
                             .payload = 72});  // 100 IP bytes
-  Packet v6 = build_packet({.src = "fd03::1", .dst = "fd03::2", .protocol = IPPROTO_TCP,
+  Packet v6 = build_packet({.src = "fd03::1",
+                            .dst = "fd03::2",
+                            .protocol = IPPROTO_TCP,
                             .payload = 40});  // 100 IP bytes
-  Packet single = build_packet({.src = "10.3.0.9", .dst = "10.3.0.1", .protocol = IPPROTO_ICMP,
+  Packet single = build_packet({.src = "10.3.0.9",
+                                .dst = "10.3.0.1",
+                                .protocol = IPPROTO_ICMP,
                                 .payload = 0});  // 28 IP bytes
   std::vector<uint8_t> arp = build_non_ip(0x0806, 60);
 

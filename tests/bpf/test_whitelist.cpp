@@ -126,11 +126,17 @@ TEST_CASE("Whitelisted fragments and extension-header packets also skip flows") 
   BpfFixture fx;
   fx.whitelist("2001:db8:5::/48", NETACCT_WL_MATCH_REMOTE);
   fx.whitelist("198.51.100.0/24", NETACCT_WL_MATCH_REMOTE);
-  Packet v6 = build_packet({.src = "2001:db8:5::2", .dst = "fd00::1", .protocol = IPPROTO_TCP,
+  Packet v6 = build_packet({.src = "2001:db8:5::2",
+                            .dst = "fd00::1",
+                            .protocol = IPPROTO_TCP,
                             .payload = 10,
                             .ipv6_ext = {{IPPROTO_HOPOPTS, 8}, {IPPROTO_FRAGMENT, 8, 9}}});
-  Packet v4 = build_packet({.src = "10.0.0.1", .dst = "198.51.100.2", .protocol = IPPROTO_UDP,
-                            .payload = 10, .vlans = {0x8100}, .ipv4_frag_offset = 3});
+  Packet v4 = build_packet({.src = "10.0.0.1",
+                            .dst = "198.51.100.2",
+                            .protocol = IPPROTO_UDP,
+                            .payload = 10,
+                            .vlans = {0x8100},
+                            .ipv4_frag_offset = 3});
   send(fx, Hook::XdpIngress, v6.frame, 4);
   send(fx, Hook::TcEgress, v4.frame, 5);
   Expected want;

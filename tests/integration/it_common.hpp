@@ -31,21 +31,19 @@ inline std::string describe(const netacct_counters& c) {
 namespace doctest {
 template <>
 struct StringMaker<netacct_counters> {
-  static String convert(const netacct_counters& c) {
-    return netacct::test::describe(c).c_str();
-  }
+  static String convert(const netacct_counters& c) { return netacct::test::describe(c).c_str(); }
 };
 }  // namespace doctest
 
 namespace netacct::test {
 
 // Fails the test (not the process) when a Result carries an error.
-#define IT_REQUIRE_OK(expr)                                                   \
-  do {                                                                        \
-    auto&& it_result_ = (expr);                                               \
-    INFO(#expr);                                                              \
-    REQUIRE_MESSAGE(it_result_.ok(), (it_result_.ok() ? std::string()         \
-                                                      : it_result_.error().message())); \
+#define IT_REQUIRE_OK(expr)                                                            \
+  do {                                                                                 \
+    auto&& it_result_ = (expr);                                                        \
+    INFO(#expr);                                                                       \
+    REQUIRE_MESSAGE(it_result_.ok(),                                                   \
+                    (it_result_.ok() ? std::string() : it_result_.error().message())); \
   } while (0)
 
 inline std::unique_ptr<Datapath> open_datapath(const std::string& tag) {
@@ -71,8 +69,12 @@ inline netacct_counters flow_of(const Delta& delta, const std::string& local,
   return flow ? flow->counters : netacct_counters{};
 }
 
-inline Interface iface_a(const Topology& topo) { return {topo.a().ifname, topo.a().netns}; }
-inline Interface iface_b(const Topology& topo) { return {topo.b().ifname, topo.b().netns}; }
+inline Interface iface_a(const Topology& topo) {
+  return {topo.a().ifname, topo.a().netns};
+}
+inline Interface iface_b(const Topology& topo) {
+  return {topo.b().ifname, topo.b().netns};
+}
 
 // Sends `count` datagrams and requires that every one arrived: exact
 // accounting can only be checked against a lossless ground truth.
@@ -120,6 +122,4 @@ inline netacct_counters exchange_and_check(const Topology& topo, Harvester& harv
   return got;
 }
 
-
 }  // namespace netacct::test
-

@@ -54,8 +54,8 @@ TEST_CASE("foreign tc filters survive attach and detach; ours go") {
   tc(a, "qdisc add dev " + a.ifname + " clsact");
   // Ingress: before ours (prio 10), egress: after ours (prio 60000). Both
   // return TC_ACT_UNSPEC, so every packet still reaches every filter.
-  tc(a, "filter add dev " + a.ifname + " ingress prio 10 handle 1 protocol all bpf obj " +
-            object + " sec tc da");
+  tc(a, "filter add dev " + a.ifname + " ingress prio 10 handle 1 protocol all bpf obj " + object +
+            " sec tc da");
   tc(a, "filter add dev " + a.ifname + " egress prio 60000 handle 1 protocol all bpf obj " +
             object + " sec tc da");
 
@@ -89,9 +89,8 @@ TEST_CASE("a foreign filter at our handle and priority is neither replaced nor r
   TagGuard tag("squat");
   const Endpoint& b = topo.b();
   tc(b, "qdisc add dev " + b.ifname + " clsact");
-  tc(b, "filter add dev " + b.ifname + " ingress prio " + std::to_string(kTcPriority) +
-            " handle " + std::to_string(kTcHandle) + " protocol all bpf obj " + empty_object() +
-            " sec tc da");
+  tc(b, "filter add dev " + b.ifname + " ingress prio " + std::to_string(kTcPriority) + " handle " +
+            std::to_string(kTcHandle) + " protocol all bpf obj " + empty_object() + " sec tc da");
   auto datapath = open_datapath(tag.tag());
   auto attached = attach_tc(*datapath, iface_b(topo), TcDirection::Ingress);
   REQUIRE_FALSE(attached.ok());

@@ -31,8 +31,8 @@ size_t count_of(const std::string& text, const std::string& what) {
 // harvest wrote OUTPUT (the file may exist from an earlier run).
 void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
                   const std::string& output, const std::string& log, bool xdp) {
-  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval",
-                                   "0.5", "--debug"};
+  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag",  tag,
+                                   "--interval",  "0.5",          "--debug"};
   if (xdp) args.push_back("--xdp");
   args.push_back(topo.a().ifname);
   args.push_back(output);
@@ -66,9 +66,9 @@ void both_directions_exact(bool xdp) {
   start_daemon(daemon, topo, tag.tag(), output, log, xdp);
 
   const uint32_t n4 = 700, p4 = 300, n6 = 500, p6 = 1000;
-  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv4, n4, p4, 40101);      // tx v4
+  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv4, n4, p4, 40101);          // tx v4
   udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv4, n4 + 1, p4 + 1, 40102);  // rx v4
-  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv6, n6, p6, 40103);      // tx v6
+  udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv6, n6, p6, 40103);          // tx v6
   udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv6, n6 + 1, p6 + 1, 40104);  // rx v6
   stop_daemon(daemon, log);
 
@@ -161,9 +161,12 @@ TEST_CASE("daemon: two tags on two interfaces share one file, each entry exact")
   db.start({"--namespace", topo.b().netns, "--tag", tag_b.tag(), "--interval", "0.3",
             topo.b().ifname, output},
            dir + "/b.log");
-  REQUIRE(wait_until([&] {
-    return !read_source(output, tag_a.tag()).is_null() && !read_source(output, tag_b.tag()).is_null();
-  }, 15000));
+  REQUIRE(wait_until(
+      [&] {
+        return !read_source(output, tag_a.tag()).is_null() &&
+               !read_source(output, tag_b.tag()).is_null();
+      },
+      15000));
   const uint32_t n = 3000, p = 400;
   udp_exact(topo.a().netns, topo.b().netns, topo.b().ipv4, n, p, 40121);
   udp_exact(topo.b().netns, topo.a().netns, topo.a().ipv6, n, p, 40122);
@@ -171,10 +174,14 @@ TEST_CASE("daemon: two tags on two interfaces share one file, each entry exact")
   stop_daemon(db, dir + "/b.log");
 
   uint64_t v4 = udp_ip_bytes(topo.a().ipv4, p), v6 = udp_ip_bytes(topo.a().ipv6, p);
-  netacct_counters a4 = flow_counters(read_source(output, tag_a.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
-  netacct_counters b4 = flow_counters(read_source(output, tag_b.tag()), topo.b().ipv4, topo.a().ipv4, "UDP");
-  netacct_counters a6 = flow_counters(read_source(output, tag_a.tag()), topo.a().ipv6, topo.b().ipv6, "UDP");
-  netacct_counters b6 = flow_counters(read_source(output, tag_b.tag()), topo.b().ipv6, topo.a().ipv6, "UDP");
+  netacct_counters a4 =
+      flow_counters(read_source(output, tag_a.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
+  netacct_counters b4 =
+      flow_counters(read_source(output, tag_b.tag()), topo.b().ipv4, topo.a().ipv4, "UDP");
+  netacct_counters a6 =
+      flow_counters(read_source(output, tag_a.tag()), topo.a().ipv6, topo.b().ipv6, "UDP");
+  netacct_counters b6 =
+      flow_counters(read_source(output, tag_b.tag()), topo.b().ipv6, topo.a().ipv6, "UDP");
   CHECK(a4.tx_packets == n);
   CHECK(a4.tx_bytes == n * v4);
   CHECK(b4.rx_packets == n);
@@ -191,7 +198,8 @@ TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps to
   TagGuard tag("bad");
   std::string dir = make_temp_dir("netacct-it");
   std::string output = dir + "/keep.json";
-  const std::string kept = "{\"sources\": [{\"id\": \"" + tag.tag() + "\", \"traffic_data\": []}]}\n";
+  const std::string kept =
+      "{\"sources\": [{\"id\": \"" + tag.tag() + "\", \"traffic_data\": []}]}\n";
   { std::ofstream(output) << kept; }
   std::string broken = dir + "/broken.json";
   { std::ofstream(broken) << "{\n  \"interface\": \"x\",\n  oops\n}\n"; }
@@ -204,13 +212,19 @@ TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps to
   std::vector<Case> cases = {
       {{"--frobnicate", "veth0"}, 2, "--frobnicate"},
       {{"--interval", "-3", "veth0"}, 2, "-3"},
-      {{"--tag", tag.tag(), "--namespace", topo.a().netns, "no-such-if0", output}, 1, "no-such-if0"},
+      {{"--tag", tag.tag(), "--namespace", topo.a().netns, "no-such-if0", output},
+       1,
+       "no-such-if0"},
       {{"--tag", tag.tag(), "--namespace", "no-such-ns-xyz", "eth9", output}, 1, "no-such-ns-xyz"},
       {{"--config", broken}, 2, broken + ":3:"},
       {{"--tag", tag.tag(), "--namespace", topo.a().netns, topo.a().ifname,
-        "/nonexistent-dir/out.json"}, 1, "/nonexistent-dir/out.json"},
-      {{"--tag", tag.tag(), "--pin-base", dir, "--namespace", topo.a().netns, topo.a().ifname, output},
-       1, "bpf filesystem"},
+        "/nonexistent-dir/out.json"},
+       1,
+       "/nonexistent-dir/out.json"},
+      {{"--tag", tag.tag(), "--pin-base", dir, "--namespace", topo.a().netns, topo.a().ifname,
+        output},
+       1,
+       "bpf filesystem"},
   };
   for (const Case& c : cases) {
     RunResult result = run_netacctd(c.args);
@@ -220,15 +234,16 @@ TEST_CASE("daemon: bad input gives one clear line, a non-zero exit, and keeps to
     CHECK(result.exit_code == c.exit_code);
     CHECK(result.output.find(c.must_mention) != std::string::npos);
     // One error line (usage errors add one "Try --help" line).
-    size_t lines = static_cast<size_t>(std::count(result.output.begin(), result.output.end(), '\n'));
+    size_t lines =
+        static_cast<size_t>(std::count(result.output.begin(), result.output.end(), '\n'));
     CHECK(lines <= 2);
     CHECK(read_text(output) == kept);
   }
   // A malformed output file is refused (naming it) and left as it was.
   std::string bad_output = dir + "/bad_output.json";
   { std::ofstream(bad_output) << "{\"sources\": [\n"; }
-  RunResult result = run_netacctd({"--tag", tag.tag(), "--namespace", topo.a().netns,
-                                   topo.a().ifname, bad_output});
+  RunResult result = run_netacctd(
+      {"--tag", tag.tag(), "--namespace", topo.a().netns, topo.a().ifname, bad_output});
   INFO(result.output);
   CHECK(result.exit_code == 1);
   CHECK(result.output.find(bad_output) != std::string::npos);

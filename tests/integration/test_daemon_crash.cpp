@@ -24,8 +24,8 @@ namespace {
 
 std::vector<std::string> daemon_args(const Topology& topo, const std::string& tag,
                                      const std::string& output, const char* interval) {
-  return {"--namespace", topo.a().netns, "--tag", tag, "--interval", interval, "--debug",
-          topo.a().ifname, output};
+  return {"--namespace", topo.a().netns, "--tag",         tag,   "--interval",
+          interval,      "--debug",      topo.a().ifname, output};
 }
 
 // Starts the daemon and waits until it is attached: its first harvest
@@ -109,8 +109,8 @@ TEST_CASE("daemon: kill -9 at 20 random instants during traffic, with restarts, 
   final_harvest(topo, tag.tag(), output, log);
 
   MESSAGE("kill -9 x" << kills << ", " << draining_at_kill << " of them mid-harvest (DRAINING)");
-  netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
-                                       topo.b().ipv4, "UDP");
+  netacct_counters udp =
+      flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
   CHECK(udp.rx_packets == spec.count);
   CHECK(udp.rx_bytes == spec.count * udp_ip_bytes(topo.a().ipv4, spec.payload));
   if (udp.rx_packets == spec.count) run("rm -rf " + dir);  // kept for a post-mortem otherwise
@@ -147,10 +147,10 @@ TEST_CASE("daemon: logrotate + SIGUSR1 starts a fresh file; old + new add up exa
   INFO(read_text(log) << "\nlogrotate: " << rotate_output);
   REQUIRE(daemon.wait(15000) == 0);
 
-  netacct_counters old_part = flow_counters(read_source(output + ".1", tag.tag()),
-                                            topo.a().ipv4, topo.b().ipv4, "UDP");
-  netacct_counters new_part = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
-                                            topo.b().ipv4, "UDP");
+  netacct_counters old_part =
+      flow_counters(read_source(output + ".1", tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
+  netacct_counters new_part =
+      flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
   CHECK(old_part.rx_packets > 0);  // the rotation happened mid-transfer
   CHECK(new_part.rx_packets > 0);
   CHECK(old_part.rx_packets + new_part.rx_packets == spec.count);
@@ -172,8 +172,12 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
   ::usleep(800000);  // let a harvest take the first batch
 
   run_ok("ip -n " + topo.a().netns + " link del " + topo.a().ifname);
-  REQUIRE(wait_until([&] { return read_text(log).find("gone") != std::string::npos ||
-                                  read_text(log).find("removed") != std::string::npos; }, 10000));
+  REQUIRE(wait_until(
+      [&] {
+        return read_text(log).find("gone") != std::string::npos ||
+               read_text(log).find("removed") != std::string::npos;
+      },
+      10000));
   CHECK(daemon.running());
 
   // The same names, addresses and neighbours as the topology made.
@@ -186,12 +190,15 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
            " && " + ip + "neigh replace " + peer->ipv4 + " lladdr " + peer->mac + dev +
            " nud permanent");
   }
-  REQUIRE(wait_until([&] {
-    std::string filters;
-    run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname + " ingress",
-        &filters);
-    return filters.find("netacct_tc_in") != std::string::npos;
-  }, 10000));
+  REQUIRE(wait_until(
+      [&] {
+        std::string filters;
+        run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
+                " ingress",
+            &filters);
+        return filters.find("netacct_tc_in") != std::string::npos;
+      },
+      10000));
 
   UdpResult second = udp_transfer(paced_udp(topo, 1500, 40222));
   REQUIRE(second.received == 1500);
@@ -199,8 +206,8 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
   daemon.signal(SIGTERM);
   INFO(read_text(log));
   REQUIRE(daemon.wait(15000) == 0);
-  netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
-                                       topo.b().ipv4, "UDP");
+  netacct_counters udp =
+      flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
   CHECK(udp.rx_packets == 2500);
   CHECK(udp.rx_bytes == 2500 * udp_ip_bytes(topo.a().ipv4, 120));
   run("rm -rf " + dir);
@@ -219,8 +226,9 @@ TEST_CASE("daemon: an output that cannot be written loses nothing; the next writ
   REQUIRE(::mkdir(blocker.c_str(), 0700) == 0);
   UdpResult first = udp_transfer(paced_udp(topo, 1500, 40231));
   REQUIRE(first.received == 1500);
-  REQUIRE(wait_until([&] { return read_text(log).find("harvest failed, will retry") !=
-                                  std::string::npos; }, 5000));
+  REQUIRE(wait_until(
+      [&] { return read_text(log).find("harvest failed, will retry") != std::string::npos; },
+      5000));
   ::usleep(600000);  // several failed harvests while more traffic waits in the kernel
   UdpResult second = udp_transfer(paced_udp(topo, 700, 40232));
   REQUIRE(second.received == 700);
@@ -230,8 +238,8 @@ TEST_CASE("daemon: an output that cannot be written loses nothing; the next writ
   daemon.signal(SIGTERM);
   INFO(read_text(log));
   REQUIRE(daemon.wait(15000) == 0);
-  netacct_counters udp = flow_counters(read_source(output, tag.tag()), topo.a().ipv4,
-                                       topo.b().ipv4, "UDP");
+  netacct_counters udp =
+      flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
   CHECK(udp.rx_packets == 2200);
   CHECK(udp.rx_bytes == 2200 * udp_ip_bytes(topo.a().ipv4, 120));
   run("rm -rf " + dir);

@@ -45,8 +45,8 @@ uint32_t send_round(const Topology& topo, uint32_t payload) {
     to.sll_halen = 6;
     uint32_t sent = 0;
     for (uint32_t i = 0; i < kFlows; i++) {
-      Packet p = build_packet({.src = remote_of(i), .dst = topo.a().ipv4, .protocol = 17,
-                               .payload = payload});
+      Packet p = build_packet(
+          {.src = remote_of(i), .dst = topo.a().ipv4, .protocol = 17, .payload = payload});
       std::sscanf(topo.a().mac.c_str(), "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &p.frame[0], &p.frame[1],
                   &p.frame[2], &p.frame[3], &p.frame[4], &p.frame[5]);
       if (::sendto(fd, p.frame.data(), p.frame.size(), 0, reinterpret_cast<sockaddr*>(&to),
@@ -91,8 +91,8 @@ TEST_CASE("daemon: 65,536 flows are each counted exactly; RSS and CPU per harves
   std::string dir = ::mkdtemp(dir_template);
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
   DaemonProcess daemon;
-  daemon.start({"--namespace", topo.a().netns, "--tag", tag.tag(), "--interval", "1",
-                "--max-flows", "70000", topo.a().ifname, output},
+  daemon.start({"--namespace", topo.a().netns, "--tag", tag.tag(), "--interval", "1", "--max-flows",
+                "70000", topo.a().ifname, output},
                log);
   REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
 
@@ -100,10 +100,12 @@ TEST_CASE("daemon: 65,536 flows are each counted exactly; RSS and CPU per harves
   for (uint32_t r = 0; r < rounds; r++) send_round(topo, payload);
   // Let harvests with all flows in the file run, then time a few of them.
   uint64_t generation = source_generation(read_source(output, tag.tag()));
-  REQUIRE(wait_until([&] { return source_generation(read_source(output, tag.tag())) > generation + 1; }, 20000));
+  REQUIRE(wait_until(
+      [&] { return source_generation(read_source(output, tag.tag())) > generation + 1; }, 20000));
   generation = source_generation(read_source(output, tag.tag()));
   uint64_t ticks_before = cpu_ticks(daemon.pid());
-  REQUIRE(wait_until([&] { return source_generation(read_source(output, tag.tag())) >= generation + 5; }, 30000));
+  REQUIRE(wait_until(
+      [&] { return source_generation(read_source(output, tag.tag())) >= generation + 5; }, 30000));
   uint64_t harvests = source_generation(read_source(output, tag.tag())) - generation;
   uint64_t ticks = cpu_ticks(daemon.pid()) - ticks_before;
   long rss = rss_kib(daemon.pid());

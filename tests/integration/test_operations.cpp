@@ -29,9 +29,13 @@ std::string build_dir() {
   return build && *build ? build : "build";
 }
 
-std::string tool(const std::string& name) { return build_dir() + "/bin/" + name; }
+std::string tool(const std::string& name) {
+  return build_dir() + "/bin/" + name;
+}
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 // Exit code and output of a shell command.
 struct Ran {
@@ -59,8 +63,8 @@ std::string pinned_prog_id(const std::string& path) {
 void start_daemon(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
                   const std::string& output, const std::string& log,
                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval",
-                                   "0.2"};
+  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag",
+                                   tag,           "--interval",   "0.2"};
   args.insert(args.end(), extra.begin(), extra.end());
   args.push_back(topo.a().ifname);
   args.push_back(output);
@@ -91,7 +95,8 @@ std::string tc_filters(const Topology& topo, const char* direction) {
 TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filter survives") {
   Topology topo;
   TagGuard tag("clk9");
-  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
   add_foreign_filter(topo);
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log);
@@ -130,7 +135,8 @@ TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filte
 TEST_CASE("cleanup: the XDP link of a killed daemon, with its interface deleted") {
   Topology topo;
   TagGuard tag("clxdp");
-  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log, {"--xdp"});
   std::string prog_xdp = pinned_prog_id(tag.pin_path() + "/prog_xdp_in");
@@ -156,7 +162,8 @@ TEST_CASE("cleanup: the XDP link of a killed daemon, with its interface deleted"
 TEST_CASE("cleanup: refuses a running daemon's tag without --force; --config names tags") {
   Topology topo;
   TagGuard tag("clrun");
-  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
   DaemonProcess daemon;
   start_daemon(daemon, topo, tag.tag(), output, log);
 
@@ -190,7 +197,8 @@ TEST_CASE("cleanup: refuses a running daemon's tag without --force; --config nam
 TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stale or detached") {
   Topology topo;
   TagGuard tag("health");
-  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json", log = dir + "/daemon.log";
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
   const std::string check = tool("netacct-health") + " " + tag.tag() + " --output " + output;
 
   CHECK(sh(check).code == 2);  // nothing pinned yet
@@ -293,8 +301,8 @@ TEST_CASE("systemd: netacctd@.service passes systemd-analyze verify") {
   std::string dir = make_temp_dir("netacct-ops");
   std::string unit = dir + "/netacctd@.service";
   std::string binary = build_dir()[0] == '/' ? build_dir() : std::string(cwd) + "/" + build_dir();
-  run_ok("sed 's|/usr/local/bin/netacctd|" + binary + "/bin/netacctd|' systemd/netacctd@.service > " +
-         unit);
+  run_ok("sed 's|/usr/local/bin/netacctd|" + binary +
+         "/bin/netacctd|' systemd/netacctd@.service > " + unit);
   Ran verify = sh("systemd-analyze verify " + unit);
   INFO(verify.output);
   CHECK(verify.code == 0);

@@ -35,8 +35,8 @@ LinkIds pinned_xdp_link(const std::string& pin_path) {
 }
 
 std::string tc_filters(const Topology& topo, const char* direction) {
-  return run_ok("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
-                " " + direction);
+  return run_ok("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname + " " +
+                direction);
 }
 
 size_t count_of(const std::string& text, const std::string& needle) {

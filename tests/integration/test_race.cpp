@@ -45,8 +45,7 @@ void race(const Topology& topo, IngressMode mode, bool v6, const std::string& su
     uint32_t count;
     uint32_t payload;
   };
-  const Leg legs[] = {{&topo.a(), &topo.b(), b, 60000, 200},
-                      {&topo.b(), &topo.a(), a, 40000, 64}};
+  const Leg legs[] = {{&topo.a(), &topo.b(), b, 60000, 200}, {&topo.b(), &topo.a(), a, 40000, 64}};
   for (const Leg& leg : legs) {
     UdpSpec spec;
     spec.from_netns = leg.from->netns;
@@ -63,9 +62,9 @@ void race(const Topology& topo, IngressMode mode, bool v6, const std::string& su
   sum += flow_of(harvest(harvester), a, b, IPPROTO_UDP);
   harvests++;
 
-  MESSAGE((v6 ? "IPv6 " : "IPv4 ") << std::string(mode == IngressMode::Xdp ? "XDP" : "TC") << ": "
-                                    << harvests << " harvests, longest swap "
-                                    << swap_ns_max / 1000 << " us; sum " << describe(sum));
+  MESSAGE((v6 ? "IPv6 " : "IPv4 ")
+          << std::string(mode == IngressMode::Xdp ? "XDP" : "TC") << ": " << harvests
+          << " harvests, longest swap " << swap_ns_max / 1000 << " us; sum " << describe(sum));
   CHECK(harvests > 50);
   CHECK(sum == udp_expect(a, legs[0].count, legs[0].payload, legs[1].count, legs[1].payload));
   IT_REQUIRE_OK(detach_all(datapath->pin_path(), iface_a(topo)));
@@ -75,8 +74,12 @@ void race(const Topology& topo, IngressMode mode, bool v6, const std::string& su
 
 TEST_CASE("harvesting every 2-5 ms during traffic is exact") {
   Topology topo;
-  SUBCASE("TC, IPv4") { race(topo, IngressMode::Tc, false, "race-tc", 42000); }
-  SUBCASE("XDP, IPv6") { race(topo, IngressMode::Xdp, true, "race-xdp", 42001); }
+  SUBCASE("TC, IPv4") {
+    race(topo, IngressMode::Tc, false, "race-tc", 42000);
+  }
+  SUBCASE("XDP, IPv6") {
+    race(topo, IngressMode::Xdp, true, "race-xdp", 42001);
+  }
 }
 
 }  // namespace netacct::test

@@ -51,10 +51,10 @@ void bulk_transfer(const Topology& topo, bool v6, uint16_t port) {
 
   netacct_counters at_a = flow_of(harvest(harvest_a), a, b, IPPROTO_TCP);
   netacct_counters at_b = flow_of(harvest(harvest_b), b, a, IPPROTO_TCP);
-  MESSAGE((v6 ? "TCP v6" : "TCP v4") << " sender veth-a: " << describe(at_a)
-                                     << "; receiver veth-b: " << describe(at_b)
-                                     << "; sender TCP_INFO segs_out " << result.sender_segs_out
-                                     << ", segs_in " << result.sender_segs_in);
+  MESSAGE((v6 ? "TCP v6" : "TCP v4")
+          << " sender veth-a: " << describe(at_a) << "; receiver veth-b: " << describe(at_b)
+          << "; sender TCP_INFO segs_out " << result.sender_segs_out << ", segs_in "
+          << result.sender_segs_in);
   // Data direction: sender egress == receiver ingress; ACKs the other way.
   CHECK(at_a.tx_packets == at_b.rx_packets);
   CHECK(at_a.tx_bytes == at_b.rx_bytes);
@@ -83,8 +83,12 @@ TEST_CASE("TCP bulk with TSO: sender egress equals receiver ingress, both ways")
   Topology topo;
   require_tso(topo.a());
   require_tso(topo.b());
-  SUBCASE("IPv4") { bulk_transfer(topo, false, 41000); }
-  SUBCASE("IPv6") { bulk_transfer(topo, true, 41001); }
+  SUBCASE("IPv4") {
+    bulk_transfer(topo, false, 41000);
+  }
+  SUBCASE("IPv6") {
+    bulk_transfer(topo, true, 41001);
+  }
 }
 
 }  // namespace netacct::test

@@ -30,13 +30,17 @@ void write_atomic(const std::string& path, const std::string& text) {
   REQUIRE(::rename(temp.c_str(), path.c_str()) == 0);
 }
 
-std::string whitelist_json(const std::vector<std::string>& ips, const std::vector<std::string>& cidrs,
-                           bool auto_reload = true) {
+std::string whitelist_json(const std::vector<std::string>& ips,
+                           const std::vector<std::string>& cidrs, bool auto_reload = true) {
   json::array ip_array(ips.begin(), ips.end()), cidr_array(cidrs.begin(), cidrs.end());
-  return json::serialize(json::object{
-      {"metadata", {{"description", "test"}, {"auto_reload", auto_reload}}},
-      {"whitelist", {{"peers", {{"description", "test peers"}, {"enabled", true},
-                                {"ips", ip_array}, {"cidrs", cidr_array}}}}}});
+  return json::serialize(
+      json::object{{"metadata", {{"description", "test"}, {"auto_reload", auto_reload}}},
+                   {"whitelist",
+                    {{"peers",
+                      {{"description", "test peers"},
+                       {"enabled", true},
+                       {"ips", ip_array},
+                       {"cidrs", cidr_array}}}}}});
 }
 
 // The prefixes the pinned trie holds right now, as "addr/len" text.
@@ -83,8 +87,8 @@ struct RunningDaemon {
                 const std::string& whitelist, std::vector<std::string> extra = {}) {
     output = dir + "/out.json";
     log = dir + "/daemon.log";
-    std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval",
-                                     "0.3", "--debug"};
+    std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag",  tag,
+                                     "--interval",  "0.3",          "--debug"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(topo.a().ifname);
     args.push_back(output);
@@ -122,11 +126,11 @@ TEST_CASE("whitelist: whitelisted peers go to the bucket, others to flows, v4 an
 
   const std::string& a = topo.a().netns;
   const std::string& b = topo.b().netns;
-  udp_exact(a, b, topo.b().ipv4, 500, 100, 40301);   // counted: flow .1 -> .2
-  udp_exact(a, b, wl_peer.ipv4, 400, 200, 40302);    // whitelisted tx v4
-  udp_exact(b, a, topo.a().ipv4, 300, 300, 40303);   // counted: rx .2 -> .1 (from B's primary)
-  udp_exact(a, b, topo.b().ipv6, 200, 400, 40304);   // counted v6
-  udp_exact(a, b, wl_peer.ipv6, 100, 500, 40305);    // whitelisted tx v6
+  udp_exact(a, b, topo.b().ipv4, 500, 100, 40301);  // counted: flow .1 -> .2
+  udp_exact(a, b, wl_peer.ipv4, 400, 200, 40302);   // whitelisted tx v4
+  udp_exact(b, a, topo.a().ipv4, 300, 300, 40303);  // counted: rx .2 -> .1 (from B's primary)
+  udp_exact(a, b, topo.b().ipv6, 200, 400, 40304);  // counted v6
+  udp_exact(a, b, wl_peer.ipv6, 100, 500, 40305);   // whitelisted tx v6
   daemon.stop();
 
   json::value source = read_source(daemon.output, tag.tag());
@@ -145,7 +149,8 @@ TEST_CASE("whitelist: whitelisted peers go to the bucket, others to flows, v4 an
   // ...and all of it is in the whitelisted bucket.
   netacct_counters wl = bucket(source, "whitelisted");
   CHECK(wl.tx_packets == 500);
-  CHECK(wl.tx_bytes == 400 * udp_ip_bytes(wl_peer.ipv4, 200) + 100 * udp_ip_bytes(wl_peer.ipv6, 500));
+  CHECK(wl.tx_bytes ==
+        400 * udp_ip_bytes(wl_peer.ipv4, 200) + 100 * udp_ip_bytes(wl_peer.ipv6, 500));
   CHECK(wl.rx_packets == 0);
   const json::object& info = source.at("whitelist_info").as_object();
   CHECK(info.at("enabled") == true);
@@ -154,7 +159,8 @@ TEST_CASE("whitelist: whitelisted peers go to the bucket, others to flows, v4 an
   run("rm -rf " + dir);
 }
 
-TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted keeps the last good") {
+TEST_CASE(
+    "whitelist: every editor save pattern is applied; broken or deleted keeps the last good") {
   Topology topo;
   TagGuard tag("wle");
   std::string dir = make_temp_dir("netacct-wl");
@@ -165,8 +171,10 @@ TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted ke
 
   auto expect_applied = [&](const std::string& pattern, const std::string& prefix) {
     auto begun = std::chrono::steady_clock::now();
-    bool seen = wait_until([&] { return pinned_prefixes(tag.pin_path()) == std::set{prefix}; }, 3000);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - begun);
+    bool seen =
+        wait_until([&] { return pinned_prefixes(tag.pin_path()) == std::set{prefix}; }, 3000);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - begun);
     MESSAGE(pattern << ": applied after " << ms.count() << " ms");
     INFO(pattern << "\n" << read_text(daemon.log));
     CHECK_MESSAGE(seen, pattern);
@@ -194,7 +202,10 @@ TEST_CASE("whitelist: every editor save pattern is applied; broken or deleted ke
   expect_applied("delete then create", "192.0.2.5/32");
 
   // A broken edit is rejected and the last good list stays in force.
-  { std::ofstream(file, std::ios::trunc) << "{\"whitelist\": {\"peers\": {\"ips\": [\"192.0.2.7\"\n"; }
+  {
+    std::ofstream(file, std::ios::trunc)
+        << "{\"whitelist\": {\"peers\": {\"ips\": [\"192.0.2.7\"\n";
+  }
   ::usleep(700000);
   CHECK(pinned_prefixes(tag.pin_path()) == std::set<std::string>{"192.0.2.5/32"});
   write_atomic(file, whitelist_json({"192.0.2.999"}, {}));
@@ -217,9 +228,10 @@ TEST_CASE("whitelist: 200 reloads while traffic flows leave totals exact") {
   std::string n = std::to_string(topo.index());
   // Two versions that both cover .5 and ::5 through different prefixes and
   // never cover .2 or ::2: each reload deletes and inserts covering prefixes.
-  const std::string v1 = whitelist_json({}, {"10.200." + n + ".4/30", "fd00:200:" + n + "::4/126"}, false);
-  const std::string v2 = whitelist_json({wl_peer.ipv4, wl_peer.ipv6},
-                                        {"10.200." + n + ".4/31", "fd00:200:" + n + "::4/127"}, false);
+  const std::string v1 =
+      whitelist_json({}, {"10.200." + n + ".4/30", "fd00:200:" + n + "::4/126"}, false);
+  const std::string v2 = whitelist_json(
+      {wl_peer.ipv4, wl_peer.ipv6}, {"10.200." + n + ".4/31", "fd00:200:" + n + "::4/127"}, false);
   write_atomic(file, v1);
   RunningDaemon daemon(topo, tag.tag(), dir, file);
 
@@ -281,7 +293,8 @@ TEST_CASE("whitelist: 200 reloads while traffic flows leave totals exact") {
   CHECK(flow_counters(source, topo.a().ipv6, wl_peer.ipv6, "UDP").tx_packets == 0);
   netacct_counters wl = bucket(source, "whitelisted");
   CHECK(wl.tx_packets == 4000);
-  CHECK(wl.tx_bytes == 2000 * udp_ip_bytes(wl_peer.ipv4, 150) + 2000 * udp_ip_bytes(wl_peer.ipv6, 250));
+  CHECK(wl.tx_bytes ==
+        2000 * udp_ip_bytes(wl_peer.ipv4, 150) + 2000 * udp_ip_bytes(wl_peer.ipv6, 250));
   uint64_t applied = source.at("whitelist_info").at("reloads").to_number<uint64_t>();
   CHECK(applied >= 200);
   run("rm -rf " + dir);
@@ -312,7 +325,9 @@ TEST_CASE("whitelist: 16,384 prefixes load and reload; one more is refused") {
 
   write_atomic(file, whitelist_json({}, make_list(2, 16384), false));
   daemon.process.signal(SIGHUP);
-  REQUIRE(wait_until([&] { return read_text(daemon.log).find("whitelist reloaded") != std::string::npos; }, 20000));
+  REQUIRE(wait_until(
+      [&] { return read_text(daemon.log).find("whitelist reloaded") != std::string::npos; },
+      20000));
   std::set<std::string> now = pinned_prefixes(tag.pin_path());
   CHECK(now.size() == 16384);
   CHECK(now.count("10.2.0.0/32") == 1);
@@ -320,7 +335,8 @@ TEST_CASE("whitelist: 16,384 prefixes load and reload; one more is refused") {
 
   write_atomic(file, whitelist_json({}, make_list(3, 16385), false));
   daemon.process.signal(SIGHUP);
-  REQUIRE(wait_until([&] { return read_text(daemon.log).find("capacity is 16384") != std::string::npos; }, 20000));
+  REQUIRE(wait_until(
+      [&] { return read_text(daemon.log).find("capacity is 16384") != std::string::npos; }, 20000));
   CHECK(pinned_prefixes(tag.pin_path()).count("10.2.0.0/32") == 1);
   std::string log = read_text(daemon.log);
   for (const char* marker : {"whitelist: 16384 prefixes", "whitelist reloaded"}) {

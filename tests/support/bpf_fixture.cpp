@@ -93,8 +93,8 @@ void BpfFixture::whitelist(const std::string& prefix, uint32_t match) {
   if (match & NETACCT_WL_MATCH_LOCAL) datapath_->runtime().local_match = 1;
 }
 
-const FlowDelta* find_flow(const Delta& delta, const std::string& local,
-                           const std::string& remote, uint8_t protocol) {
+const FlowDelta* find_flow(const Delta& delta, const std::string& local, const std::string& remote,
+                           uint8_t protocol) {
   netacct_flow_key key{};
   if (!make_flow_key(local, remote, protocol, key)) return nullptr;
   for (const FlowDelta& flow : delta.flows)

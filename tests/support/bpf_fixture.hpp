@@ -32,8 +32,8 @@ class BpfFixture {
           const SkbMeta* skb = nullptr);
   // Like run(), but returns 0 or the kernel's negative errno instead of
   // failing; the program's return value goes to *retval on success.
-  int try_run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat,
-              const SkbMeta* skb, int* retval);
+  int try_run(Hook hook, const std::vector<uint8_t>& frame, uint32_t repeat, const SkbMeta* skb,
+              int* retval);
   Delta harvest();
   // Adds a whitelist prefix straight into the trie and enables lookups.
   void whitelist(const std::string& prefix, uint32_t match);
@@ -45,7 +45,7 @@ class BpfFixture {
 };
 
 // Finds the flow in a delta; nullptr if absent.
-const FlowDelta* find_flow(const Delta& delta, const std::string& local,
-                           const std::string& remote, uint8_t protocol);
+const FlowDelta* find_flow(const Delta& delta, const std::string& local, const std::string& remote,
+                           uint8_t protocol);
 
 }  // namespace netacct::test

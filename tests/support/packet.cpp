@@ -37,14 +37,18 @@ void put_l4(std::vector<uint8_t>& out, uint8_t protocol, uint8_t tcp_options, ui
   uint8_t* l4 = out.data() + start;
   std::memset(l4, 0, header);
   if (protocol == IPPROTO_TCP) {
-    l4[0] = 0x30; l4[1] = 0x39;  // ports 12345 -> 80
-    l4[2] = 0x00; l4[3] = 0x50;
+    l4[0] = 0x30;
+    l4[1] = 0x39;  // ports 12345 -> 80
+    l4[2] = 0x00;
+    l4[3] = 0x50;
     l4[12] = static_cast<uint8_t>((header / 4) << 4);  // data offset in words
-    l4[13] = 0x18;               // PSH|ACK
+    l4[13] = 0x18;                                     // PSH|ACK
     for (uint32_t i = 20; i < header; i++) l4[i] = 1;  // NOP options
   } else if (protocol == IPPROTO_UDP) {
-    l4[0] = 0x30; l4[1] = 0x39;
-    l4[2] = 0x00; l4[3] = 0x35;
+    l4[0] = 0x30;
+    l4[1] = 0x39;
+    l4[2] = 0x00;
+    l4[3] = 0x35;
     uint16_t len = static_cast<uint16_t>(header + payload);
     l4[4] = static_cast<uint8_t>(len >> 8);
     l4[5] = static_cast<uint8_t>(len);

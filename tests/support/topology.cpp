@@ -82,7 +82,9 @@ void release(std::array<Slot, kSlots>& slots, const std::string& path) {
     if (slot.used && path == slot.path) slot.used = 0;
 }
 
-bool pid_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
+bool pid_alive(long pid) {
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
 
 int g_next_index = 0;  // tests run sequentially; only the namer uses it
 
@@ -143,8 +145,10 @@ Topology::Topology() {
   char mac_b[18];
   std::snprintf(mac_a, sizeof mac_a, "02:00:%02x:%02x:00:01", ::getpid() & 0xff, index_);
   std::snprintf(mac_b, sizeof mac_b, "02:00:%02x:%02x:00:02", ::getpid() & 0xff, index_);
-  a_ = {"na-" + pid + "-" + n + "-a", "veth-a", mac_a, "10.200." + n + ".1", "fd00:200:" + n + "::1"};
-  b_ = {"na-" + pid + "-" + n + "-b", "veth-b", mac_b, "10.200." + n + ".2", "fd00:200:" + n + "::2"};
+  a_ = {"na-" + pid + "-" + n + "-a", "veth-a", mac_a, "10.200." + n + ".1",
+        "fd00:200:" + n + "::1"};
+  b_ = {"na-" + pid + "-" + n + "-b", "veth-b", mac_b, "10.200." + n + ".2",
+        "fd00:200:" + n + "::2"};
 
   try {
     for (const Endpoint* end : {&a_, &b_}) {
@@ -170,7 +174,9 @@ Topology::Topology() {
   }
 }
 
-Topology::~Topology() { destroy(); }
+Topology::~Topology() {
+  destroy();
+}
 
 void Topology::destroy() noexcept {
   // Deleting a namespace deletes the veth pair with it, and with the pair
@@ -194,6 +200,8 @@ TagGuard::~TagGuard() {
   release(g_pin_slots, pin_path());
 }
 
-std::string TagGuard::pin_path() const { return std::string(pin::kDefaultBase) + "/" + tag_; }
+std::string TagGuard::pin_path() const {
+  return std::string(pin::kDefaultBase) + "/" + tag_;
+}
 
 }  // namespace netacct::test

@@ -259,8 +259,7 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
   std::vector<char> buffer(1 << 18);
   while (!eof) {
     if (Clock::now() > deadline) throw std::runtime_error("TCP transfer timed out");
-    pollfd fds[2] = {{conn ? conn.get() : listener.get(), POLLIN, 0},
-                     {report_rd.get(), POLLIN, 0}};
+    pollfd fds[2] = {{conn ? conn.get() : listener.get(), POLLIN, 0}, {report_rd.get(), POLLIN, 0}};
     ::poll(fds, 2, 50);
     if (!conn) {
       conn.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));

@@ -18,8 +18,8 @@ struct UdpSpec {
   std::string to_netns;
   std::string to_address;  // IPv4 or IPv6 text, bound by the receiver
   uint16_t port = 40000;
-  uint32_t count = 1000;    // datagrams
-  uint32_t payload = 100;   // bytes of UDP payload each
+  uint32_t count = 1000;   // datagrams
+  uint32_t payload = 100;  // bytes of UDP payload each
   // The sender sleeps `pause` after every `burst` datagrams, so neither the
   // backlog queue nor the receive buffer overflows (both would lose packets
   // the test counted as sent).
@@ -50,8 +50,8 @@ struct TcpSpec {
 };
 
 struct TcpResult {
-  uint64_t sent = 0;      // bytes the sender wrote
-  uint64_t received = 0;  // bytes the receiver read
+  uint64_t sent = 0;             // bytes the sender wrote
+  uint64_t received = 0;         // bytes the receiver read
   uint64_t sender_segs_out = 0;  // TCP_INFO tcpi_segs_out at the end (informative)
   uint64_t sender_segs_in = 0;
 };

@@ -43,8 +43,8 @@ TEST_CASE("positional arguments and flags follow the seed") {
   opts->config_dir = "/conf";
   REQUIRE(finalize_options(opts.value()).ok());
   CHECK(opts->tag == "blue-veth1");
-  CHECK(opts->output_file == "/logs/out.json");      // bare name -> log dir
-  CHECK(opts->whitelist_file == "/conf/wl.json");    // bare name -> config dir
+  CHECK(opts->output_file == "/logs/out.json");    // bare name -> log dir
+  CHECK(opts->whitelist_file == "/conf/wl.json");  // bare name -> config dir
 }
 
 TEST_CASE("paths with a slash are used as given") {

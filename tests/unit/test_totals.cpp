@@ -65,9 +65,9 @@ TEST_CASE("the JSON entry follows the seed's schema and reads back exactly") {
   REQUIRE(traffic.size() == 2);
   for (json::value& row : traffic) {
     json::object& r = row.as_object();
-    for (const char* field : {"source_ip", "destination_ip", "protocol", "rx_bytes", "tx_bytes",
-                              "total_bytes", "rx_packets", "tx_packets", "first_seen",
-                              "last_updated"})
+    for (const char* field :
+         {"source_ip", "destination_ip", "protocol", "rx_bytes", "tx_bytes", "total_bytes",
+          "rx_packets", "tx_packets", "first_seen", "last_updated"})
       CHECK_MESSAGE(r.contains(field), field);
   }
 

@@ -56,7 +56,8 @@ TEST_CASE("every error class names the file, the group and the value") {
   CHECK(error_of("{\n \"whitelist\": {\n  \"a\": [\n}").rfind("wl.json:4:", 0) == 0);  // syntax
   CHECK(error_of("[]").find("top level") != std::string::npos);
   CHECK(error_of(R"({"whitelst": {}})").find("'whitelst'") != std::string::npos);
-  CHECK(error_of(R"({"metadata": {"auto_reload": "yes"}})").find("auto_reload") != std::string::npos);
+  CHECK(error_of(R"({"metadata": {"auto_reload": "yes"}})").find("auto_reload") !=
+        std::string::npos);
   CHECK(error_of(R"({"metadata": {"colour": 1}})").find("'colour'") != std::string::npos);
   CHECK(error_of(R"({"whitelist": []})").find("whitelist") != std::string::npos);
   CHECK(error_of(R"({"whitelist": {"g": 5}})").find("group 'g'") != std::string::npos);

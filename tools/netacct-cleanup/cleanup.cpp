@@ -93,8 +93,7 @@ Outcome clean_tag(const std::string& tag, const Settings& settings, std::FILE* o
   // --force and a live daemon the lock cannot be had and we go on without.
   if (!in_use) {
     if (auto locked = dir->lock(); !locked && settings.verbose)
-      std::fprintf(out, "tag %s: not locked: %s\n", tag.c_str(),
-                   locked.error().message().c_str());
+      std::fprintf(out, "tag %s: not locked: %s\n", tag.c_str(), locked.error().message().c_str());
   } else {
     std::fprintf(out, "tag %s: in use by a running netacctd; removing anyway (--force)\n",
                  tag.c_str());

@@ -127,7 +127,8 @@ Result<Attached> find_attached(const std::string& pin_path, const OutputView& vi
   for (const FoundAttachment& found : discovery->found) {
     if (found.iface.name.empty()) continue;
     if (attached.where.empty())
-      attached.where = found.iface.name + (found.iface.netns.empty() ? "" : "@" + found.iface.netns);
+      attached.where =
+          found.iface.name + (found.iface.netns.empty() ? "" : "@" + found.iface.netns);
     if (found.kind == FoundAttachment::Kind::TcEgress) {
       attached.egress = true;
     } else {
@@ -178,9 +179,9 @@ Report run_checks(const Settings& settings) {
 
   auto dir = pin::PinDir::open_existing(settings.tag, settings.pin_base);
   if (!dir) {
-    add(kCritical, (dir.error().err == ENOENT ? "nothing pinned in " + settings.pin_base +
-                                                        "/" + settings.tag + " (not running?)"
-                                                  : dir.error().message()));
+    add(kCritical, (dir.error().err == ENOENT ? "nothing pinned in " + settings.pin_base + "/" +
+                                                    settings.tag + " (not running?)"
+                                              : dir.error().message()));
     return report;
   }
   const std::string pin_path = dir->path();
@@ -217,7 +218,8 @@ Report run_checks(const Settings& settings) {
       view = read.value();
       int64_t age = static_cast<int64_t>(std::time(nullptr)) - view.written;
       if (age < 0) age = 0;
-      std::string what = view.has_entry ? "output written " : "output (no entry for the tag) written ";
+      std::string what =
+          view.has_entry ? "output written " : "output (no entry for the tag) written ";
       if (static_cast<double>(age) > settings.max_age)
         add(kCritical, what + std::to_string(age) + " s ago, stale (max " +
                            fixed(settings.max_age, 0) + " s)");

@@ -14,9 +14,9 @@ const char* state_name(State state);
 
 struct Settings {
   std::string tag;
-  std::string output;    // "" = no freshness check from a file
+  std::string output;  // "" = no freshness check from a file
   std::string pin_base;
-  double max_age = 300;  // seconds without a write before the output is stale
+  double max_age = 300;   // seconds without a write before the output is stale
   double warn_util = 80;  // flow-buffer utilisation, percent
   double crit_util = 95;
 };
@@ -27,7 +27,7 @@ struct Check {
 };
 
 struct Report {
-  State state = kOk;  // the worst of the checks
+  State state = kOk;    // the worst of the checks
   std::string subject;  // "tag eth0"
   std::vector<Check> checks;
   std::string perfdata;
