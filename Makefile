@@ -14,7 +14,6 @@ CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
             -I$(BUILD)/bpf -I. -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH_TRIPLET) -Ibpf
-LDLIBS := -lbpf -lnl-route-3 -lnl-3 -luv -lboost_json -lprometheus-cpp-core -lhttp_parser -lelf -lz -lpthread
 NL_CFLAGS := -I/usr/include/libnl3
 CXXFLAGS += $(NL_CFLAGS)
 
@@ -28,8 +27,21 @@ endif
 .SECONDARY:
 .PHONY: all deps run test test-unit test-bpf test-integration bench clean format lint help
 
-# ---- sources -------------------------------------------------------------
-ENGINE_SRCS := $(wildcard daemon/common/*.cpp) pin/pin_dir.cpp $(wildcard daemon/engine/*.cpp)
+# ---- sources and libraries -----------------------------------------------
+# Each layer is a static library with one job (docs/DESIGN.md draws them);
+# every binary links only the libraries, and external libraries, it uses.
+#   common  Result, fds, files, logging, flow/delta data     (libc, Boost.JSON)
+#   pin     /sys/fs/bpf/netacct/<tag>                         (common)
+#   config  instance configuration, whitelist parsing, examples (common, pin)
+#   engine  load, attach, swap, drain                         (libbpf, libnl)
+#   ledger  exactly-once protocol, SQLite store, JSON export, reader (SQLite)
+#   loop    libuv handle ownership                            (libuv)
+COMMON_SRCS := $(wildcard daemon/common/*.cpp)
+PIN_SRCS := $(wildcard pin/*.cpp)
+CONFIG_SRCS := $(wildcard daemon/config/*.cpp)
+ENGINE_SRCS := $(wildcard daemon/engine/*.cpp)
+LEDGER_SRCS := $(wildcard daemon/ledger/*.cpp)
+LOOP_SRCS := $(wildcard daemon/loop/*.cpp)
 DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp)) $(wildcard daemon/metrics/*.cpp)
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
@@ -38,18 +50,40 @@ BENCH_SRCS := $(wildcard tools/bench/*.cpp)
 SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
 # netacct-multi's modules (all but its main) are unit-tested too.
 MULTI_LIB_SRCS := $(filter-out tools/multi/main.cpp,$(wildcard tools/multi/*.cpp))
-# Operator tools: tools/netacct-NAME/*.cpp or tools/netacct-NAME.cpp becomes
-# $(BUILD)/bin/netacct-NAME, linked with the daemon's modules and the engine.
+
+obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+SKELS := $(BUILD)/bpf/netacct.skel.h $(BUILD)/bpf/empty.skel.h
+lib = $(BUILD)/lib/libnetacct_$(1).a
+LIB_COMMON := $(call lib,common)
+LIB_PIN := $(call lib,pin)
+LIB_CONFIG := $(call lib,config)
+LIB_ENGINE := $(call lib,engine)
+LIB_LEDGER := $(call lib,ledger)
+LIB_LOOP := $(call lib,loop)
+ALL_LIBS := $(LIB_COMMON) $(LIB_PIN) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_LEDGER) $(LIB_LOOP)
+
+# External libraries, per layer.
+EXT_COMMON := -lboost_json
+EXT_ENGINE := -lbpf -lnl-route-3 -lnl-3 -lelf -lz
+EXT_LEDGER := -lsqlite3
+EXT_LOOP := -luv -lpthread
+EXT_METRICS := -lprometheus-cpp-core -lhttp_parser
+EXT_ALL := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_LOOP) $(EXT_METRICS) $(EXT_COMMON)
+# Library order for the linker: users before what they use.
+LINK_ALL := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_LOOP) $(LIB_COMMON)
+
+# Operator tools: tools/netacct-NAME/*.cpp becomes $(BUILD)/bin/netacct-NAME;
+# TOOL_LIBS_netacct-NAME / TOOL_EXT_netacct-NAME say what each links.
 TOOL_NAMES := $(sort $(notdir $(patsubst %/,%,$(wildcard tools/netacct-*/))) \
                      $(basename $(notdir $(wildcard tools/netacct-*.cpp))))
 TOOL_BINS := $(addprefix $(BUILD)/bin/,$(TOOL_NAMES))
 tool_srcs = $(wildcard tools/$(1)/*.cpp tools/$(1).cpp)
+TOOL_LIBS_netacct-cleanup := $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_COMMON)
+TOOL_EXT_netacct-cleanup := $(EXT_ENGINE) $(EXT_COMMON)
+TOOL_LIBS_netacct-health := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_COMMON)
+TOOL_EXT_netacct-health := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_COMMON)
 
-obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
-SKELS := $(BUILD)/bpf/netacct.skel.h $(BUILD)/bpf/empty.skel.h
-ENGINE_LIB := $(BUILD)/lib/libnetacct.a
-
-all: $(ENGINE_LIB) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
+all: $(ALL_LIBS) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
      $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
      $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) $(TOOL_BINS)
 
@@ -83,41 +117,39 @@ $(BUILD)/obj/%.o: %.cpp $(SKELS)
 	@echo "  CXX     $<"
 	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
 
-$(ENGINE_LIB): $(call obj,$(ENGINE_SRCS))
-	@mkdir -p $(dir $@)
-	@echo "  AR      $@"
-	$(Q)ar rcs $@ $^
+define lib_rule
+$(call lib,$(1)): $$(call obj,$(2))
+	@mkdir -p $$(dir $$@)
+	@echo "  AR      $$@"
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call lib_rule,common,$(COMMON_SRCS)))
+$(eval $(call lib_rule,pin,$(PIN_SRCS)))
+$(eval $(call lib_rule,config,$(CONFIG_SRCS)))
+$(eval $(call lib_rule,engine,$(ENGINE_SRCS)))
+$(eval $(call lib_rule,ledger,$(LEDGER_SRCS)))
+$(eval $(call lib_rule,loop,$(LOOP_SRCS)))
 
-$(BUILD)/bin/netacctd: $(call obj,daemon/main.cpp $(DAEMON_SRCS)) $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+LINK = mkdir -p $(dir $@); echo "  LD      $@"; $(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(1)
 
-$(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRCS) $(DAEMON_SRCS) $(MULTI_LIB_SRCS)) $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/netacctd: $(call obj,daemon/main.cpp $(DAEMON_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
 
-$(BUILD)/tests/bpf_tests: $(call obj,$(BPFTEST_SRCS) $(SUPPORT_SRCS)) $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/unit_tests: $(call obj,$(UNIT_SRCS) $(DAEMON_SRCS) $(MULTI_LIB_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
 
-$(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/bpf_tests: $(call obj,$(BPFTEST_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
 
-$(BUILD)/bin/netacct-bench: $(call obj,$(BENCH_SRCS) $(SUPPORT_SRCS)) $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
+
+$(BUILD)/bin/netacct-bench: $(call obj,$(BENCH_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
 
 define tool_rule
-$(BUILD)/bin/$(1): $$(call obj,$$(call tool_srcs,$(1)) $$(DAEMON_SRCS)) $$(ENGINE_LIB)
-	@mkdir -p $$(dir $$@)
-	@echo "  LD      $$@"
-	$$(Q)$$(CXX) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+$(BUILD)/bin/$(1): $$(call obj,$$(call tool_srcs,$(1))) $$(TOOL_LIBS_$(1))
+	$$(Q)$$(call LINK,$$(TOOL_LIBS_$(1)) $$(TOOL_EXT_$(1)))
 endef
 $(foreach tool,$(TOOL_NAMES),$(eval $(call tool_rule,$(tool))))
 
@@ -244,16 +276,13 @@ TEST_BINS += $(MULTI_BINS)
 MULTI_CONFIG ?= config/multi_accounting_config.json
 .PHONY: debug examples multi-run verify
 
-$(BUILD)/bin/netacct-multi: $(call obj,tools/multi/main.cpp $(MULTI_LIB_SRCS) $(DAEMON_SRCS)) \
-                            $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+MULTI_LIBS := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_PIN) $(LIB_COMMON)
+$(BUILD)/bin/netacct-multi: $(call obj,tools/multi/main.cpp $(MULTI_LIB_SRCS)) $(MULTI_LIBS)
+	$(Q)$(call LINK,$(MULTI_LIBS) $(EXT_LEDGER) $(EXT_LOOP) $(EXT_COMMON))
 
-$(BUILD)/bin/netacct-verify: $(call obj,$(wildcard tools/verify/*.cpp)) $(ENGINE_LIB)
-	@mkdir -p $(dir $@)
-	@echo "  LD      $@"
-	$(Q)$(CXX) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+VERIFY_LIBS := $(LIB_ENGINE) $(LIB_PIN) $(LIB_COMMON)
+$(BUILD)/bin/netacct-verify: $(call obj,$(wildcard tools/verify/*.cpp)) $(VERIFY_LIBS)
+	$(Q)$(call LINK,$(VERIFY_LIBS) $(EXT_ENGINE) $(EXT_COMMON))
 
 # `make debug`: netacctd --debug (debug log and live table) on IFACE=dev [NS=ns] [XDP=1];
 # without IFACE the demo, whose netacctd already runs with --debug.

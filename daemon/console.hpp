@@ -1,28 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The seed's console table: cumulative per-flow totals with human-readable
-// sizes and a totals line, printed after each harvest.
+// The console table (--debug, or stdout on a terminal): after each harvest,
+// the busiest flows of that interval with their rates, the interval's
+// totals and buckets. It observes harvests like the metrics do; it reads
+// nothing but the harvest's delta, so its cost follows the interval.
 #pragma once
 
-#include <cstdint>
 #include <cstdio>
 #include <string>
 
-#include "engine/totals.hpp"
+#include "harvest_observer.hpp"
 
 namespace netacct {
-
-// "512.00 B", "1.50 KB", "3.20 MB" (1024-based, as the seed prints).
-std::string human_bytes(uint64_t bytes);
 
 struct ConsoleContext {
   std::string interface;
   std::string netns;
   std::string output_path;
-  size_t whitelist_count = 0;
-  std::string whitelist_sample;  // "127.0.0.1, 10.0.0.1"
-  size_t max_rows = 40;          // largest flows first
+  std::string ledger_path;
+  size_t max_rows = 20;  // largest flows first
 };
 
-void print_table(std::FILE* out, const Totals& totals, const ConsoleContext& context, int64_t now);
+class Console final : public HarvestObserver {
+ public:
+  Console(std::FILE* out, ConsoleContext context) : out_(out), context_(std::move(context)) {}
+  void on_harvest(const HarvestReport& report) override;
+
+ private:
+  std::FILE* out_;
+  ConsoleContext context_;
+};
+
+// The table of one harvest (tests call it directly).
+void print_table(std::FILE* out, const HarvestReport& report, const ConsoleContext& context);
 
 }  // namespace netacct

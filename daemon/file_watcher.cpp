@@ -10,18 +10,6 @@
 
 namespace netacct {
 
-namespace {
-
-template <typename Handle>
-void close_and_free(Handle*& handle) {
-  if (!handle) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(handle),
-           [](uv_handle_t* h) { delete reinterpret_cast<Handle*>(h); });
-  handle = nullptr;
-}
-
-}  // namespace
-
 FileWatcher::FileWatcher(uv_loop_t* loop, std::string path, std::function<void()> on_change,
                          uint64_t debounce_ms)
     : loop_(loop), on_change_(std::move(on_change)), debounce_ms_(debounce_ms) {
@@ -36,34 +24,30 @@ FileWatcher::~FileWatcher() {
 
 Result<void> FileWatcher::start() {
   stop();
-  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_fd_ < 0) return make_error("inotify_init1", errno);
+  inotify_fd_.reset(inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify_fd_) return make_error("inotify_init1", errno);
   // Every way a file can come to hold new contents, as seen from its directory.
   uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_MODIFY;
-  if (inotify_add_watch(inotify_fd_, directory_.c_str(), mask) < 0) {
+  if (inotify_add_watch(inotify_fd_.get(), directory_.c_str(), mask) < 0) {
     int err = errno;
-    ::close(inotify_fd_);
-    inotify_fd_ = -1;
+    inotify_fd_.reset();
     return make_error("watch directory " + directory_, err);
   }
-  poll_ = new uv_poll_t;
+  poll_.reset();
   poll_->data = this;
-  uv_poll_init(loop_, poll_, inotify_fd_);
-  uv_poll_start(poll_, UV_READABLE, &FileWatcher::on_readable);
-  debounce_ = new uv_timer_t;
+  poll_.init(uv_poll_init, loop_, inotify_fd_.get());
+  uv_poll_start(poll_.get(), UV_READABLE, &FileWatcher::on_readable);
+  debounce_.reset();
   debounce_->data = this;
-  uv_timer_init(loop_, debounce_);
+  debounce_.init(uv_timer_init, loop_);
   return ok();
 }
 
 void FileWatcher::stop() {
-  if (poll_) uv_poll_stop(poll_);
-  close_and_free(poll_);
-  close_and_free(debounce_);
-  if (inotify_fd_ >= 0) {
-    ::close(inotify_fd_);
-    inotify_fd_ = -1;
-  }
+  if (poll_.live()) uv_poll_stop(poll_.get());
+  poll_.close();
+  debounce_.close();
+  inotify_fd_.reset();
 }
 
 void FileWatcher::on_readable(uv_poll_t* handle, int status, int) {
@@ -75,7 +59,7 @@ void FileWatcher::drain_events() {
   alignas(inotify_event) char buffer[4096];
   bool ours = false;
   for (;;) {
-    ssize_t n = ::read(inotify_fd_, buffer, sizeof buffer);
+    ssize_t n = ::read(inotify_fd_.get(), buffer, sizeof buffer);
     if (n <= 0) break;  // EAGAIN: all read
     for (ssize_t offset = 0; offset < n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
@@ -86,7 +70,7 @@ void FileWatcher::drain_events() {
   if (!ours) return;
   // Editors save in bursts of events: act once, after the burst.
   uv_timer_start(
-      debounce_,
+      debounce_.get(),
       [](uv_timer_t* timer) {
         auto* self = static_cast<FileWatcher*>(timer->data);
         try {

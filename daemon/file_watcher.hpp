@@ -11,6 +11,8 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "loop/handle.hpp"
 
 namespace netacct {
 
@@ -34,9 +36,9 @@ class FileWatcher {
   std::string basename_;
   std::function<void()> on_change_;
   uint64_t debounce_ms_;
-  int inotify_fd_ = -1;
-  uv_poll_t* poll_ = nullptr;  // heap: freed in their close callbacks
-  uv_timer_t* debounce_ = nullptr;
+  UniqueFd inotify_fd_;
+  loop::Handle<uv_poll_t> poll_;
+  loop::Handle<uv_timer_t> debounce_;
 };
 
 }  // namespace netacct

@@ -35,20 +35,16 @@ Result<void> LinkWatcher::start() {
     manager_ = nullptr;
     return Error{"watch links: " + std::string(nl_geterror(err)), EIO, {}};
   }
-  poll_ = new uv_poll_t;
+  poll_.reset();
   poll_->data = this;
-  uv_poll_init(loop_, poll_, nl_cache_mngr_get_fd(manager_));
-  uv_poll_start(poll_, UV_READABLE, &LinkWatcher::on_readable);
+  poll_.init(uv_poll_init, loop_, nl_cache_mngr_get_fd(manager_));
+  uv_poll_start(poll_.get(), UV_READABLE, &LinkWatcher::on_readable);
   return ok();
 }
 
 void LinkWatcher::stop() {
-  if (poll_) {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
-    poll_ = nullptr;
-  }
+  if (poll_.live()) uv_poll_stop(poll_.get());
+  poll_.close();
   if (manager_) {
     nl_cache_mngr_free(manager_);
     manager_ = nullptr;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "loop/handle.hpp"
 
 struct nl_cache_mngr;
 struct nl_cache;
@@ -42,7 +43,7 @@ class LinkWatcher {
   std::string netns_;
   Callback callback_;
   nl_cache_mngr* manager_ = nullptr;
-  uv_poll_t* poll_ = nullptr;  // heap: freed in its close callback
+  loop::Handle<uv_poll_t> poll_;
 };
 
 }  // namespace netacct

@@ -4,10 +4,12 @@
 #include <cstdio>
 
 #include "common/log.hpp"
-#include "options.hpp"
+#include "common/version.hpp"
+#include "config/examples.hpp"
+#include "config/options.hpp"
+#include "engine/libbpf_log.hpp"
+#include "list_interfaces.hpp"
 #include "reactor.hpp"
-#include "tools_actions.hpp"
-#include "version.hpp"
 
 int main(int argc, char** argv) {
   using namespace netacct;
@@ -31,7 +33,7 @@ int main(int argc, char** argv) {
   }
   log::set_tag(options.tag);
   log::set_level(options.debug ? log::Level::Debug : log::Level::Info);
-  log::capture_libbpf();
+  route_libbpf_to_log(options.debug_libbpf);
   Reactor reactor(std::move(options));
   return reactor.run();
 }

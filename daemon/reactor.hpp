@@ -1,28 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Reactor: netacctd's one libuv loop. It owns every handle (harvest timer,
-// signals, link watcher) and every engine object of one tag, and wires
-// them: the timer queues a harvest on the thread pool (the swap waits for an
-// RCU grace period and the file is fsynced: neither may block the loop),
-// signals stop, reopen or reload, link events re-attach.
+// Reactor: netacctd's one libuv loop. It owns the loop and its handles (the
+// harvest timer, the signals, the link and whitelist watchers, /metrics)
+// and drives one Instance: the timer and signals ask the HarvestSchedule
+// for a harvest, which runs on the thread pool (the swap waits for an RCU
+// grace period and the ledger fsyncs: neither may block the loop); its
+// report goes to the observers (metrics, console) on the loop thread.
 #pragma once
 
 #include <uv.h>
 
 #include <atomic>
 #include <memory>
-#include <optional>
-#include <string>
+#include <vector>
 
-#include "../pin/pin_dir.hpp"
-#include "engine/attach.hpp"
-#include "engine/datapath.hpp"
-#include "engine/harvester.hpp"
-#include "engine/ledger.hpp"
+#include "config/options.hpp"
+#include "console.hpp"
 #include "file_watcher.hpp"
+#include "harvest_schedule.hpp"
+#include "instance.hpp"
 #include "link_watcher.hpp"
+#include "loop/handle.hpp"
 #include "metrics/metrics_service.hpp"
-#include "options.hpp"
-#include "whitelist_service.hpp"
 
 namespace netacct {
 
@@ -38,55 +36,40 @@ class Reactor {
   int run();
 
  private:
-  Result<void> start();
-  Result<void> check_output_writable();
-  void attach_if_present();
+  void act(HarvestSchedule::Next next);
+  void start_harvest();
+  void harvest_done();  // loop thread
   void on_timer();
-  void queue_harvest();
-  void harvest_in_worker();  // thread pool: the only place the ledger runs
-  void harvest_done();       // loop thread
   void on_signal(int signum);
-  void begin_stop();
-  void finish_stop();
   void reopen_outputs();
-  void reload_whitelist(WhitelistService::Trigger trigger);
-  // SIGHUP with --config: applies what can change at run time (interval,
-  // debug, whitelist file) and names what needs a restart.
   void reload_config();
   void start_whitelist_watcher();
-  void print_console();
+  void finish_stop();
   void close_handles();
 
   DaemonOptions options_;
+  Instance instance_;
+  HarvestSchedule schedule_;
   uv_loop_t loop_{};
-  uv_timer_t timer_{};
-  uv_signal_t signals_[4]{};
+  bool loop_open_ = false;
+  loop::Handle<uv_timer_t> timer_;
+  loop::Handle<uv_signal_t> signals_[4];
   uv_work_t work_{};
-  bool handles_open_ = false;
-
-  std::optional<pin::PinDir> pin_dir_;
-  std::unique_ptr<Datapath> datapath_;
-  std::unique_ptr<Harvester> harvester_;
-  std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<LinkWatcher> link_watcher_;
-  std::unique_ptr<WhitelistService> whitelist_;
   std::unique_ptr<FileWatcher> whitelist_watcher_;
   std::unique_ptr<MetricsService> metrics_;  // null with --no-metrics
-  Interface interface_;
-  AttachReport attach_report_;
-  bool attached_ = false;
+  std::unique_ptr<Console> console_;         // null without a console
+  std::vector<HarvestObserver*> observers_;
 
-  // Harvest bookkeeping: one harvest in flight at most.
-  bool harvest_running_ = false;
-  bool harvest_again_ = false;
-  bool stopping_ = false;
-  bool final_pending_ = false;               // stop requested while a harvest ran
-  std::atomic<bool> reopen_pending_{false};  // set on the loop, read by the worker
-  std::optional<Result<Delta>> last_result_;
-  uint64_t harvest_ns_ = 0;  // written by the worker, read in harvest_done
+  // Handed between the loop and the worker: set before uv_queue_work,
+  // read after its completion callback (libuv orders the two).
+  bool job_final_ = false;
+  bool job_export_ = false;
+  HarvestReport job_report_;
+  std::atomic<bool> export_requested_{false};  // SIGUSR1: export at the next harvest
+  int64_t last_export_ms_ = 0;                 // loop thread
   int64_t harvests_ = 0;
   int exit_code_ = 0;
-  std::FILE* log_file_ = nullptr;
 };
 
 }  // namespace netacct

@@ -6,7 +6,7 @@
 #include <ctime>
 
 #include "common/log.hpp"
-#include "engine/totals.hpp"
+#include "common/time_text.hpp"
 
 namespace netacct {
 

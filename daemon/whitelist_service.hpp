@@ -11,8 +11,8 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "config/whitelist.hpp"
 #include "engine/datapath.hpp"
-#include "engine/whitelist.hpp"
 #include "engine/whitelist_map.hpp"
 
 namespace netacct {

@@ -13,15 +13,6 @@ namespace netacct::attach_detail {
 
 namespace {
 
-// libbpf's print hook takes no user pointer, so the printer to forward to
-// has to live in a static; the engine runs on one thread.
-libbpf_print_fn_t g_outer_print = nullptr;
-
-int drop_netlink_acks(libbpf_print_level level, const char* format, va_list args) {
-  if (std::strstr(format, "Kernel error message") != nullptr) return 0;
-  return g_outer_print ? g_outer_print(level, format, args) : 0;
-}
-
 uint32_t map_id(int fd) {
   bpf_map_info info{};
   uint32_t len = sizeof info;
@@ -29,15 +20,6 @@ uint32_t map_id(int fd) {
 }
 
 }  // namespace
-
-QuietNetlink::QuietNetlink() : previous_(libbpf_set_print(drop_netlink_acks)) {
-  // A nested scope sees our own hook as "previous": keep the real one.
-  if (previous_ != drop_netlink_acks) g_outer_print = previous_;
-}
-
-QuietNetlink::~QuietNetlink() {
-  libbpf_set_print(previous_);
-}
 
 std::string namespace_name(const Interface& iface) {
   return iface.netns.empty() ? "the current network namespace"

@@ -10,6 +10,7 @@
 
 #include "../common/result.hpp"
 #include "attach.hpp"
+#include "libbpf_log.hpp"
 
 namespace netacct::attach_detail {
 
@@ -40,19 +41,7 @@ Result<TcSlot> query_tc_slot(int ifindex, const Interface& iface, TcDirection di
 // detach_tc for one owner (0: any netacct program).
 Result<void> detach_tc_owned(const Interface& iface, TcDirection direction, uint32_t owner);
 
-// libbpf prints the kernel's extended ack for every failed netlink request,
-// including the ones we expect ("no such filter" from a query, "exists" from
-// creating clsact). While a QuietNetlink lives those lines are dropped and
-// everything else still reaches the installed printer.
-class QuietNetlink {
- public:
-  QuietNetlink();
-  ~QuietNetlink();
-  QuietNetlink(const QuietNetlink&) = delete;
-  QuietNetlink& operator=(const QuietNetlink&) = delete;
-
- private:
-  libbpf_print_fn_t previous_;
-};
+// QuietNetlink (libbpf_log.hpp) silences the kernel acks of expected failures.
+using netacct::QuietNetlink;
 
 }  // namespace netacct::attach_detail

@@ -27,23 +27,6 @@ Result<uint32_t> map_id(int fd) {
 
 }  // namespace
 
-netacct_counters Delta::flow_total() const {
-  netacct_counters total{};
-  for (const FlowDelta& flow : flows) total += flow.counters;
-  return total;
-}
-
-netacct_counters Delta::bucket_total() const {
-  netacct_counters total{};
-  for (const netacct_counters& bucket : buckets) total += bucket;
-  return total;
-}
-
-bool Delta::empty() const {
-  netacct_counters zero{};
-  return flows.empty() && bucket_total() == zero;
-}
-
 Harvester::Harvester(Datapath& datapath, uint32_t batch_size)
     : datapath_(datapath), batch_size_(batch_size) {}
 
@@ -108,6 +91,7 @@ Result<void> Harvester::read_buffer(int fd, Delta& out) {
         out.flows.push_back(FlowDelta{key, values_[i]});
       }
     }
+    if (batch_hook_) batch_hook_();
     if (err != 0) break;  // ENOENT: that was the last batch
     in_batch = out_batch;
     first = false;
@@ -143,6 +127,7 @@ Result<void> Harvester::clear_idle(Delta& read) {
       continue;
     }
     done += count;
+    if (batch_hook_) batch_hook_();
   }
   for (uint8_t bucket = NETACCT_BUCKET_FIRST; bucket <= NETACCT_BUCKET_LAST; bucket++) {
     netacct_flow_key key{};

@@ -14,31 +14,15 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
+#include "../common/delta.hpp"
+#include "../common/flow.hpp"
 #include "../common/result.hpp"
 #include "datapath.hpp"
-#include "flow.hpp"
 
 namespace netacct {
-
-struct FlowDelta {
-  netacct_flow_key key;
-  netacct_counters counters;
-};
-
-struct Delta {
-  std::vector<FlowDelta> flows;  // buckets excluded
-  // Indexed by NETACCT_BUCKET_*; index 0 unused.
-  std::array<netacct_counters, NETACCT_BUCKET_LAST + 1> buckets{};
-  uint64_t swap_ns = 0;   // time spent in the swap (mostly the RCU wait)
-  uint64_t read_ns = 0;   // batch lookups
-  uint64_t clear_ns = 0;  // batch deletes
-
-  netacct_counters flow_total() const;
-  netacct_counters bucket_total() const;
-  bool empty() const;
-};
 
 class Harvester {
  public:
@@ -56,6 +40,10 @@ class Harvester {
   // swap + read_idle + clear_idle.
   Result<Delta> harvest();
 
+  // Called after each batch of read_idle and clear_idle (the ledger's
+  // mid-read and mid-clear failpoints); empty by default.
+  void set_batch_hook(std::function<void()> hook) { batch_hook_ = std::move(hook); }
+
   // The harvest state kept in the pinned meta map.
   Result<netacct_meta> meta();
   Result<void> set_state(uint64_t generation, uint32_t phase);
@@ -69,6 +57,7 @@ class Harvester {
   int active_index_ = -1;  // cached after the first query
   std::vector<netacct_flow_key> keys_;
   std::vector<netacct_counters> values_;
+  std::function<void()> batch_hook_;
 };
 
 }  // namespace netacct

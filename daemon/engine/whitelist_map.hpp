@@ -12,8 +12,8 @@
 #include <map>
 
 #include "../common/result.hpp"
+#include "../config/whitelist.hpp"
 #include "datapath.hpp"
-#include "whitelist.hpp"
 
 namespace netacct {
 

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "../common/listen_address.hpp"
 #include "../common/result.hpp"
 #include "../common/unique_fd.hpp"
 
@@ -30,9 +31,6 @@ struct HttpServerLimits {
   uint64_t request_timeout_ms = 5000;  // a started request must arrive within this
   uint64_t idle_timeout_ms = 15000;    // a kept-alive connection may wait this long
 };
-
-// "127.0.0.1:9464", "[::1]:9464", "0.0.0.0:9464": an address and a port.
-Result<sockaddr_storage> parse_listen_address(const std::string& text);
 
 class HttpServer {
  public:

@@ -88,6 +88,11 @@ MetricsModel::MetricsModel(MetricsIdentity identity)
 }
 
 void MetricsModel::add_flow(const netacct_flow_key& key, const netacct_counters& counters) {
+  add_traffic(key, counters);
+  if (identity_.top_flows > 0) flows_[key] += counters;
+}
+
+void MetricsModel::add_traffic(const netacct_flow_key& key, const netacct_counters& counters) {
   auto id = std::make_pair(key.protocol, key.family);
   auto it = traffic_.find(id);
   if (it == traffic_.end()) {
@@ -104,7 +109,6 @@ void MetricsModel::add_flow(const netacct_flow_key& key, const netacct_counters&
   it->second.tx_bytes->Increment(static_cast<double>(counters.tx_bytes));
   it->second.rx_packets->Increment(static_cast<double>(counters.rx_packets));
   it->second.tx_packets->Increment(static_cast<double>(counters.tx_packets));
-  if (identity_.top_flows > 0) flows_[key] += counters;
 }
 
 void MetricsModel::add_buckets(
@@ -122,10 +126,22 @@ void MetricsModel::add_buckets(
       static_cast<double>(v4.rx_packets + v4.tx_packets + v6.rx_packets + v6.tx_packets));
 }
 
-void MetricsModel::seed(const Totals& totals) {
-  for (const auto& [key, flow] : totals.flows) add_flow(key, flow.counters);
-  add_buckets(totals.buckets);
-  if (totals.updated > 0) last_harvest_->Set(static_cast<double>(totals.updated));
+void MetricsModel::seed(const ScopeTotals& lifetime, int64_t last_harvest) {
+  for (const auto& [id, totals] : lifetime.by_protocol) {
+    netacct_flow_key key{};
+    key.family = id.first;
+    key.protocol = id.second;
+    add_traffic(key, totals.counters);
+  }
+  add_buckets(lifetime.buckets);
+  if (last_harvest > 0) last_harvest_->Set(static_cast<double>(last_harvest));
+}
+
+void MetricsModel::seed_flow(const netacct_flow_key& key, const netacct_counters& counters) {
+  if (identity_.top_flows > 0) flows_[key] += counters;
+}
+
+void MetricsModel::finish_seed() {
   refresh_top_flows();
 }
 

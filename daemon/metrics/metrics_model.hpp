@@ -2,10 +2,9 @@
 // MetricsModel: netacctd's Prometheus metric families, built with
 // prometheus-cpp's core Registry and rendered with its TextSerializer.
 //
-// Counters start from the cumulative totals loaded at start and then add
+// Counters start from the ledger's lifetime totals at start and then add
 // each harvest's delta, so they never go backwards: not across a restart
-// (the file's totals carry them), and not across a SIGUSR1 rotation (the
-// file's totals restart at zero, the counters keep adding deltas).
+// and not across a rotation (the ledger's lifetime totals never restart).
 // Pure data: no libuv, no sockets, no kernel; the reactor feeds it on the
 // loop thread.
 #pragma once
@@ -23,9 +22,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../engine/flow.hpp"
-#include "../engine/harvester.hpp"
-#include "../engine/totals.hpp"
+#include "../common/delta.hpp"
+#include "../common/flow.hpp"
+#include "../ledger/ledger_model.hpp"
 
 namespace netacct {
 
@@ -52,9 +51,13 @@ class MetricsModel {
   MetricsModel(const MetricsModel&) = delete;
   MetricsModel& operator=(const MetricsModel&) = delete;
 
-  // The cumulative totals at start (after crash recovery). Call once,
-  // before the first harvest.
-  void seed(const Totals& totals);
+  // The ledger's lifetime totals at start (after crash recovery). Call
+  // once, before the first harvest; with top flows on, seed_flow() each
+  // lifetime flow, then finish_seed().
+  void seed(const ScopeTotals& lifetime, int64_t last_harvest);
+  bool wants_flows() const { return identity_.top_flows > 0; }
+  void seed_flow(const netacct_flow_key& key, const netacct_counters& counters);
+  void finish_seed();
   void record_harvest(const HarvestSample& sample);
   void set_flow_capacity(uint32_t capacity);
   void set_whitelist(size_t entries, bool last_reload_ok, int64_t last_reload_time);
@@ -63,6 +66,7 @@ class MetricsModel {
 
  private:
   void add_flow(const netacct_flow_key& key, const netacct_counters& counters);
+  void add_traffic(const netacct_flow_key& key, const netacct_counters& counters);
   void add_buckets(const std::array<netacct_counters, NETACCT_BUCKET_LAST + 1>& buckets);
   void refresh_top_flows();
 

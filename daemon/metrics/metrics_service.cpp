@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "metrics_service.hpp"
 
+#include <cstdlib>
+
 #include "../common/log.hpp"
-#include "../version.hpp"
+#include "../common/version.hpp"
+#include "../ledger/ledger_reader.hpp"
 
 namespace netacct {
 
@@ -29,9 +32,33 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const DaemonOptio
       std::move(identity), server ? std::move(server.value()) : nullptr, std::move(warning)));
 }
 
-void MetricsService::seed(const Totals& totals, uint32_t flow_capacity) {
-  model_.seed(totals);
+Result<void> MetricsService::seed(const std::string& ledger_path, uint32_t flow_capacity) {
   model_.set_flow_capacity(flow_capacity);
+  auto reader = LedgerReader::open(ledger_path);
+  if (!reader) return reader.error();
+  auto snapshot = (*reader)->snapshot();
+  if (!snapshot) return snapshot.error();
+  model_.seed(snapshot->lifetime, snapshot->info.last_harvest);
+  if (model_.wants_flows()) {
+    // Opt-in per-flow series: their counters start from each flow's total.
+    auto rows = (*reader)->queries().for_each_flow(Scope::Lifetime, [&](const FlowRow& row) {
+      netacct_flow_key key{};
+      std::string remote(row.remote);
+      uint8_t prefix = 0;
+      if (auto slash = remote.find('/'); slash != std::string::npos) {
+        prefix = static_cast<uint8_t>(std::atoi(remote.c_str() + slash + 1));
+        remote.resize(slash);
+      }
+      if (make_flow_key(std::string(row.local), remote, row.protocol, key)) {
+        key.pad = prefix;
+        model_.seed_flow(key, row.counters);
+      }
+      return true;
+    });
+    if (!rows) return rows.error();
+  }
+  model_.finish_seed();
+  return ok();
 }
 
 void MetricsService::start(uv_loop_t* loop) {
@@ -48,13 +75,12 @@ void MetricsService::start(uv_loop_t* loop) {
   NA_INFO("metrics on http://%s/metrics", server_->address().c_str());
 }
 
-void MetricsService::on_harvest(const std::optional<Result<Delta>>& result, double seconds,
-                                int64_t now) {
+void MetricsService::on_harvest(const HarvestReport& report) {
   HarvestSample sample;
-  sample.ok = result && result->ok();
-  sample.duration_seconds = seconds;
-  sample.now = now;
-  sample.delta = sample.ok ? &result->value() : nullptr;
+  sample.ok = report.ok;
+  sample.duration_seconds = report.seconds;
+  sample.now = report.now;
+  sample.delta = report.ok ? &report.harvest.delta : nullptr;
   model_.record_harvest(sample);
   publish();
 }

@@ -13,14 +13,15 @@
 #include <optional>
 #include <string>
 
-#include "../options.hpp"
+#include "../config/options.hpp"
+#include "../harvest_observer.hpp"
 #include "../whitelist_service.hpp"
 #include "http_server.hpp"
 #include "metrics_model.hpp"
 
 namespace netacct {
 
-class MetricsService {
+class MetricsService final : public HarvestObserver {
  public:
   // nullptr when metrics are off (--no-metrics). Binds the listening socket
   // now, before any kernel state changes: a taken --metrics-listen address
@@ -28,11 +29,12 @@ class MetricsService {
   // (with a warning at start()), so several instances can run side by side.
   static Result<std::unique_ptr<MetricsService>> create(const DaemonOptions& options);
 
-  // The cumulative totals loaded at start, after crash recovery.
-  void seed(const Totals& totals, uint32_t flow_capacity);
+  // The ledger's lifetime totals at start, after crash recovery, read
+  // through a read-only LedgerReader. Errors leave the counters at zero.
+  Result<void> seed(const std::string& ledger_path, uint32_t flow_capacity);
   // Listens on the loop; logs where.
   void start(uv_loop_t* loop);
-  void on_harvest(const std::optional<Result<Delta>>& result, double seconds, int64_t now);
+  void on_harvest(const HarvestReport& report) override;
   void on_whitelist(const WhitelistService& whitelist);
   void close();
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/engine/flow.hpp"
+#include "daemon/common/flow.hpp"
 #include "daemon/engine/harvester.hpp"
 #include "tests/support/bpf_fixture.hpp"
 

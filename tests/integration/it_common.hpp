@@ -11,9 +11,9 @@
 #include <memory>
 #include <string>
 
+#include "daemon/common/flow.hpp"
 #include "daemon/engine/attach.hpp"
 #include "daemon/engine/datapath.hpp"
-#include "daemon/engine/flow.hpp"
 #include "daemon/engine/harvester.hpp"
 #include "tests/support/bpf_fixture.hpp"
 #include "tests/support/topology.hpp"

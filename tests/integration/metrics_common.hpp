@@ -123,6 +123,13 @@ inline std::map<std::string, double> metric_samples(const std::string& text) {
   return out;
 }
 
+// The value of the first sample of metric `name` (any labels); -1 if none.
+inline double metric_value(const std::string& text, const std::string& name) {
+  for (const auto& [key, value] : metric_samples(text))
+    if (key == name || key.rfind(name + "{", 0) == 0) return value;
+  return -1;
+}
+
 // Starts netacctd inside topo A with /metrics on 127.0.0.1:kMetricsPort of
 // A's own lo, and waits for its first harvest and its endpoint.
 inline void start_metrics_daemon(DaemonProcess& daemon, const Topology& topo,

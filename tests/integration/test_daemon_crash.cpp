@@ -221,15 +221,19 @@ TEST_CASE("daemon: an output that cannot be written loses nothing; the next writ
   DaemonProcess daemon;
   start_attached(daemon, topo, tag.tag(), output, log, "0.2");
 
-  // Root ignores permissions: block the temporary file with a directory.
-  std::string blocker = output + ".tmp." + std::to_string(daemon.pid());
+  // Root ignores permissions: block the export's temporary file with a
+  // directory. Harvests still commit to the ledger; only the file waits.
+  std::string blocker = output + ".netacct-tmp";
   REQUIRE(::mkdir(blocker.c_str(), 0700) == 0);
   UdpResult first = udp_transfer(paced_udp(topo, 1500, 40231));
   REQUIRE(first.received == 1500);
   REQUIRE(wait_until(
-      [&] { return read_text(log).find("harvest failed, will retry") != std::string::npos; },
+      [&] {
+        return read_text(log).find("failed, will retry (the ledger has every count)") !=
+               std::string::npos;
+      },
       5000));
-  ::usleep(600000);  // several failed harvests while more traffic waits in the kernel
+  ::usleep(600000);  // several failed exports while more traffic is counted
   UdpResult second = udp_transfer(paced_udp(topo, 700, 40232));
   REQUIRE(second.received == 700);
   REQUIRE(::rmdir(blocker.c_str()) == 0);
@@ -242,5 +246,47 @@ TEST_CASE("daemon: an output that cannot be written loses nothing; the next writ
       flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
   CHECK(udp.rx_packets == 2200);
   CHECK(udp.rx_bytes == 2200 * udp_ip_bytes(topo.a().ipv4, 120));
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("daemon: a ledger locked by another process keeps counts in the kernel; exact after") {
+  Topology topo;
+  TagGuard tag("lock");
+  std::string dir = make_temp_dir("netacct-crash");
+  std::string output = dir + "/out.json", log = dir + "/daemon.log", ledger = dir + "/l.db";
+  DaemonProcess daemon;
+  std::vector<std::string> args = daemon_args(topo, tag.tag(), output, "0.2");
+  args.insert(args.begin(), {"--ledger", ledger});
+  daemon.start(args, log);
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+
+  // The sqlite3 shell holds the write lock for 4 s (bounded), while traffic
+  // flows: every harvest in between fails and leaves its delta in the kernel.
+  std::string locker =
+      "(echo 'BEGIN EXCLUSIVE; SELECT count(*) FROM flows;'; sleep 4; "
+      "echo 'COMMIT;') | sqlite3 " +
+      ledger + " >/dev/null 2>&1 &";
+  REQUIRE(run(locker) == 0);
+  UdpResult first = udp_transfer(paced_udp(topo, 1200, 40233));
+  REQUIRE(first.received == 1200);
+  REQUIRE(wait_until(
+      [&] { return read_text(log).find("harvest failed, will retry") != std::string::npos; },
+      5000));
+  UdpResult second = udp_transfer(paced_udp(topo, 300, 40234));
+  REQUIRE(second.received == 300);
+  // The lock ends; the next harvest commits everything the kernel kept.
+  REQUIRE(wait_until(
+      [&] {
+        return flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP")
+                   .rx_packets == 1500;
+      },
+      10000));
+  daemon.signal(SIGTERM);
+  INFO(read_text(log));
+  REQUIRE(daemon.wait(15000) == 0);
+  netacct_counters udp =
+      flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
+  CHECK(udp.rx_packets == 1500);
+  CHECK(udp.rx_bytes == 1500 * udp_ip_bytes(topo.a().ipv4, 120));
   run("rm -rf " + dir);
 }

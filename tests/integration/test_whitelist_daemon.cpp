@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "daemon/engine/whitelist.hpp"
+#include "daemon/config/whitelist.hpp"
 #include "tests/integration/it_common.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +57,10 @@ void DaemonProcess::start(const std::vector<std::string>& args, const std::strin
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
+    // A failpoint abort() must not leave core files behind.
+    rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    for (const auto& [name, value] : env_) ::setenv(name.c_str(), value.c_str(), 1);
     std::vector<char*> argv;
     argv.push_back(binary.data());
     std::vector<std::string> copy = args;
@@ -64,6 +69,15 @@ void DaemonProcess::start(const std::vector<std::string>& args, const std::strin
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
+}
+
+void DaemonProcess::set_env(const std::string& name, const std::string& value) {
+  env_.emplace_back(name, value);
+}
+
+void DaemonProcess::reaped(int status) {
+  pid_ = -1;
+  exit_signal_ = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 void DaemonProcess::signal(int signum) {
@@ -76,7 +90,7 @@ int DaemonProcess::wait(int timeout_ms) {
     int status = 0;
     pid_t done = ::waitpid(pid_, &status, WNOHANG);
     if (done == pid_) {
-      pid_ = -1;
+      reaped(status);
       return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     }
     ::usleep(10000);
@@ -88,7 +102,7 @@ bool DaemonProcess::running() {
   if (pid_ <= 0) return false;
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-    pid_ = -1;
+    reaped(status);
     return false;
   }
   return true;

@@ -38,14 +38,21 @@ class DaemonProcess {
   // the test's pins, stay as they are).
   void start(const std::vector<std::string>& args, const std::string& log_path,
              const std::string& netns = "");
+  // An environment variable for the next start (e.g. NETACCT_FAILPOINT).
+  void set_env(const std::string& name, const std::string& value);
   void signal(int signum);
   // Waits up to timeout_ms; returns the exit code (or -1 on timeout / signal).
   int wait(int timeout_ms);
   bool running();
   pid_t pid() const { return pid_; }
+  // The signal that ended the last reaped daemon (0: it exited).
+  int exit_signal() const { return exit_signal_; }
 
  private:
+  void reaped(int status);
   pid_t pid_ = -1;
+  int exit_signal_ = 0;
+  std::vector<std::pair<std::string, std::string>> env_;
 };
 
 // Runs netacctd to completion (for bad-input tests): exit code and output.

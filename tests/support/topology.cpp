@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -193,11 +194,21 @@ TagGuard::TagGuard(const std::string& suffix)
   // A leftover from an earlier run of this pid (pids are reused) would be
   // adopted and spoil exact counts: start clean.
   if (auto dir = pin::PinDir::open_existing(tag_)) (void)dir->remove_all();
+  remove_ledger();
 }
 
 TagGuard::~TagGuard() {
   if (auto dir = pin::PinDir::open_existing(tag_)) (void)dir->remove_all();
+  remove_ledger();
   release(g_pin_slots, pin_path());
+}
+
+// The tag's ledger in the run's state directory (see integration main).
+void TagGuard::remove_ledger() const {
+  const char* state_dir = ::getenv("NETACCT_STATE_DIR");
+  if (!state_dir || !*state_dir) return;
+  for (const char* suffix : {".db", ".db-wal", ".db-shm", ".db-journal"})
+    ::unlink((std::string(state_dir) + "/" + tag_ + suffix).c_str());
 }
 
 std::string TagGuard::pin_path() const {

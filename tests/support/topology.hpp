@@ -67,6 +67,7 @@ class TagGuard {
   std::string pin_path() const;
 
  private:
+  void remove_ledger() const;
   std::string tag_;
 };
 

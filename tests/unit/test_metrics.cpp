@@ -9,10 +9,10 @@
 #include <sstream>
 #include <vector>
 
+#include "daemon/config/options.hpp"
 #include "daemon/metrics/http_request.hpp"
 #include "daemon/metrics/http_server.hpp"
 #include "daemon/metrics/metrics_model.hpp"
-#include "daemon/options.hpp"
 
 using namespace netacct;
 
@@ -94,6 +94,29 @@ struct Fed {
   }
 };
 
+// A ledger's lifetime totals as the daemon seeds the model with them.
+struct Totals {
+  struct Flow {
+    netacct_counters counters{};
+  };
+  std::unordered_map<netacct_flow_key, Flow, FlowKeyHash> flows;
+  BucketCounters buckets{};
+  int64_t updated = 0;
+};
+
+void seed(MetricsModel& model, const Totals& totals) {
+  ScopeTotals lifetime;
+  for (const auto& [key, flow] : totals.flows) {
+    ProtocolTotals& p = lifetime.by_protocol[{key.family, key.protocol}];
+    p.flows++;
+    p.counters += flow.counters;
+  }
+  lifetime.buckets = totals.buckets;
+  model.seed(lifetime, totals.updated);
+  for (const auto& [key, flow] : totals.flows) model.seed_flow(key, flow.counters);
+  model.finish_seed();
+}
+
 }  // namespace
 
 TEST_CASE("metrics model: counters start from the totals and add each delta") {
@@ -107,7 +130,7 @@ TEST_CASE("metrics model: counters start from the totals and add each delta") {
   totals.updated = 1700000000;
 
   MetricsModel model(identity());
-  model.seed(totals);
+  seed(model, totals);
   model.set_flow_capacity(4096);
   model.set_whitelist(7, true, 1700000001);
   std::string text = model.render();
@@ -162,7 +185,7 @@ TEST_CASE("metrics model: a rotation (totals back to zero) does not move counter
   Totals totals;
   totals.flows[udp4].counters = counters(0, 0, 1000, 10);
   MetricsModel model(identity(2));
-  model.seed(totals);
+  seed(model, totals);
   std::map<std::string, double> before = samples(model.render());
   Delta delta;
   delta.flows.push_back({udp4, counters(0, 0, 5, 1)});
@@ -180,7 +203,7 @@ TEST_CASE("metrics model: per-flow series are the top N by bytes") {
   for (int i = 1; i <= 5; i++)
     totals.flows[key("10.0.0.1", "10.0.1." + std::to_string(i), IPPROTO_UDP)].counters =
         counters(0, 0, static_cast<uint64_t>(i) * 100, 1);
-  model.seed(totals);
+  seed(model, totals);
   std::string text = model.render();
   CHECK(value(text, "netacct_flow_bytes_total", {"remote=\"10.0.1.5\"", "direction=\"tx\""}) ==
         500);

@@ -9,6 +9,10 @@
 #include <string>
 
 #include "daemon/common/json_file.hpp"
+#include "daemon/common/time_text.hpp"
+#include "daemon/ledger/ledger.hpp"
+#include "daemon/ledger/sqlite_store.hpp"
+#include "ledger_fakes.hpp"
 #include "tools/multi/backoff.hpp"
 #include "tools/multi/multi_config.hpp"
 #include "tools/multi/summary.hpp"
@@ -167,23 +171,34 @@ TEST_CASE("multi config: the child's instance file reads back to the same option
   }
 }
 
-TEST_CASE("multi summary: rows come from each tag's entry and the total is their sum") {
-  auto file = boost::json::parse(R"({"sources": [
-    {"id": "a", "metadata": {"total_entries": 3, "timestamp": "2025-01-20 10:30:00"},
-     "summary": {"total_rx_bytes": 1000, "total_tx_bytes": 2000, "total_rx_packets": 10,
-                 "total_tx_packets": 20}},
-    {"id": "b", "metadata": {"total_entries": 1},
-     "summary": {"total_rx_bytes": 5, "total_tx_bytes": 7, "total_rx_packets": 1,
-                 "total_tx_packets": 2}}]})");
-  SourceReading a = reading_from_json(file, "a");
+TEST_CASE("multi summary: rows come from each tag's ledger and the total is their sum") {
+  netacct::test::TempDir dir;
+  for (const char* tag : {"a", "b"}) {
+    auto store = SqliteStore::open({dir.file(std::string(tag) + ".db"), tag}).value();
+    netacct::test::FakeCounterSource source;
+    Ledger ledger(source, *store, [] { return int64_t{1737365400}; });
+    if (std::string(tag) == "a") {
+      source.add(netacct::test::flow_key("10.0.0.1", "10.0.0.2", 17),
+                 netacct::test::counters(1000, 10, 2000, 20));
+      source.add(netacct::test::flow_key("10.0.0.1", "10.0.0.3", 17),
+                 netacct::test::counters(0, 0, 0, 1));
+      source.add(netacct::test::flow_key("10.0.0.1", "10.0.0.4", 6),
+                 netacct::test::counters(0, 0, 0, 1));
+    } else {
+      source.add(netacct::test::flow_key("fd00::1", "fd00::2", 6),
+                 netacct::test::counters(5, 1, 7, 2));
+    }
+    REQUIRE(ledger.harvest().ok());
+  }
+  auto readings = read_sources({dir.file("a.db"), dir.file("b.db"), dir.file("c.db")});
+  REQUIRE(readings.size() == 3);
+  SourceReading a = readings[0], b = readings[1], c = readings[2];
   REQUIRE(a.found);
-  CHECK(a.counts == Counts{1000, 2000, 10, 20, 3});
-  CHECK(a.updated == "2025-01-20 10:30:00");
-  SourceReading b = reading_from_json(file, "b");
+  CHECK(a.counts == Counts{1000, 2000, 10, 22, 3});
+  CHECK(a.updated == format_time(1737365400));
   CHECK(b.counts == Counts{5, 7, 1, 2, 1});
-  SourceReading c = reading_from_json(file, "c");
   CHECK_FALSE(c.found);
-  CHECK(c.note == "no entry yet");
+  CHECK(c.note == "no ledger yet");
 
   std::vector<SummaryRow> rows(3);
   rows[0].tag = "a";
@@ -193,7 +208,7 @@ TEST_CASE("multi summary: rows come from each tag's entry and the total is their
   rows[2].tag = "c";
   rows[2].reading = c;
   rows[2].reading.counts.rx_bytes = 999;  // not found: never added
-  CHECK(total_of(rows) == Counts{1005, 2007, 11, 22, 4});
+  CHECK(total_of(rows) == Counts{1005, 2007, 11, 24, 4});
 
   auto json = boost::json::parse(render_json(rows));
   CHECK(json.at("total").at("rx_bytes").to_number<uint64_t>() == 1005);
@@ -203,25 +218,7 @@ TEST_CASE("multi summary: rows come from each tag's entry and the total is their
 
   std::string table = render_table(rows, "title");
   CHECK(table.find("TOTAL") != std::string::npos);
-  CHECK(table.find("total bytes 3012 (rx 1005, tx 2007), packets 33") != std::string::npos);
-}
-
-TEST_CASE("multi summary: a file shared by two tags and a missing file") {
-  char templ[] = "/tmp/netacct-unit-multi-XXXXXX";
-  REQUIRE(::mkdtemp(templ) != nullptr);
-  std::string dir = templ;
-  REQUIRE(write_file_atomic(dir + "/shared.json",
-                            R"({"sources": [{"id": "a", "summary": {"total_rx_bytes": 4}},
-                                            {"id": "b", "summary": {"total_tx_bytes": 6}}]})")
-              .ok());
-  auto readings = read_sources(
-      {{dir + "/shared.json", "a"}, {dir + "/shared.json", "b"}, {dir + "/none.json", "c"}});
-  REQUIRE(readings.size() == 3);
-  CHECK(readings[0].counts.rx_bytes == 4);
-  CHECK(readings[1].counts.tx_bytes == 6);
-  CHECK_FALSE(readings[2].found);
-  CHECK(readings[2].note == "no file yet");
-  std::system(("rm -rf " + dir).c_str());
+  CHECK(table.find("total bytes 3012 (rx 1005, tx 2007), packets 35") != std::string::npos);
 }
 
 TEST_CASE("multi backoff: 1 s doubling to 30 s, reset after 60 s of running") {

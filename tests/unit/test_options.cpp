@@ -5,7 +5,7 @@
 #include <fstream>
 #include <vector>
 
-#include "daemon/options.hpp"
+#include "daemon/config/options.hpp"
 
 using namespace netacct;
 

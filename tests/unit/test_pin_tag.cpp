@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <doctest/doctest.h>
 
-#include "daemon/engine/flow.hpp"
+#include "daemon/common/flow.hpp"
 #include "pin/pin_dir.hpp"
 
 using namespace netacct;

@@ -3,7 +3,7 @@
 // host-bit normalisation, and the match flags the trie must carry.
 #include <doctest/doctest.h>
 
-#include "daemon/engine/whitelist.hpp"
+#include "daemon/config/whitelist.hpp"
 
 using namespace netacct;
 

@@ -15,9 +15,9 @@
 
 #include "daemon/common/json_file.hpp"
 #include "daemon/common/log.hpp"
-#include "daemon/engine/totals.hpp"
-#include "daemon/tools_actions.hpp"
-#include "daemon/version.hpp"
+#include "daemon/common/time_text.hpp"
+#include "daemon/common/version.hpp"
+#include "daemon/config/examples.hpp"
 #include "multi_config.hpp"
 #include "summary.hpp"
 #include "supervisor.hpp"
@@ -110,10 +110,9 @@ int create_example(const CliOptions& cli) {
 }
 
 int summary_only(const MultiConfig& config, bool json) {
-  std::vector<std::pair<std::string, std::string>> file_tags;
-  for (const Instance& instance : config.instances)
-    file_tags.emplace_back(instance.options.output_file, instance.options.tag);
-  std::vector<SourceReading> readings = read_sources(file_tags);
+  std::vector<std::string> ledgers;
+  for (const Instance& instance : config.instances) ledgers.push_back(instance.options.ledger_file);
+  std::vector<SourceReading> readings = read_sources(ledgers);
   std::vector<SummaryRow> rows;
   for (size_t i = 0; i < config.instances.size(); i++) {
     const DaemonOptions& opts = config.instances[i].options;

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "daemon/common/json_file.hpp"
-#include "daemon/engine/whitelist.hpp"
+#include "daemon/config/whitelist.hpp"
 
 namespace netacct::multi {
 
@@ -115,6 +115,8 @@ Result<Instance> load_instance(const json::value& value, size_t index, const std
 
   if (auto checked = check_writable(instance.label, "output_file", opts.output_file); !checked)
     return checked.error();
+  if (auto checked = check_writable(instance.label, "ledger", opts.ledger_file); !checked)
+    return checked.error();
   if (!opts.log_file.empty()) {
     if (auto checked = check_writable(instance.label, "log_file", opts.log_file); !checked)
       return checked.error();
@@ -124,6 +126,8 @@ Result<Instance> load_instance(const json::value& value, size_t index, const std
   json::object child = object;
   child["tag"] = opts.tag;
   child["output_file"] = opts.output_file;
+  // The supervisor reads the summary from the ledger: both must agree on it.
+  child["ledger"] = opts.ledger_file;
   child["whitelist_file"] =
       opts.whitelist_file.empty() ? json::value(nullptr) : json::value(opts.whitelist_file);
   if (!opts.log_file.empty()) child["log_file"] = opts.log_file;

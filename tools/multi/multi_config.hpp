@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "daemon/common/result.hpp"
-#include "daemon/options.hpp"
+#include "daemon/config/options.hpp"
 
 namespace netacct::multi {
 

@@ -7,8 +7,9 @@
 #include <map>
 #include <sstream>
 
-#include "daemon/common/json_file.hpp"
-#include "daemon/console.hpp"
+#include "daemon/common/time_text.hpp"
+#include "daemon/common/units.hpp"
+#include "daemon/ledger/ledger_reader.hpp"
 
 namespace netacct::multi {
 
@@ -35,72 +36,33 @@ Counts& Counts::operator+=(const Counts& other) {
   return *this;
 }
 
-namespace {
-
-uint64_t number_at(const json::object& object, const char* key) {
-  const json::value* value = object.if_contains(key);
-  if (!value) return 0;
-  if (value->is_uint64()) return value->get_uint64();
-  if (value->is_int64() && value->get_int64() >= 0)
-    return static_cast<uint64_t>(value->get_int64());
-  return 0;
-}
-
-}  // namespace
-
-SourceReading reading_from_json(const json::value& file, const std::string& tag) {
+SourceReading read_ledger(const std::string& ledger_path) {
   SourceReading reading;
-  const json::value* sources =
-      file.is_object() ? file.get_object().if_contains("sources") : nullptr;
-  if (!sources || !sources->is_array()) {
-    reading.note = "no \"sources\" array";
+  auto reader = LedgerReader::open(ledger_path);
+  if (!reader) {
+    reading.note = reader.error().err == ENOENT ? "no ledger yet" : reader.error().message();
     return reading;
   }
-  for (const json::value& source : sources->get_array()) {
-    if (!source.is_object()) continue;
-    const json::object& entry = source.get_object();
-    const json::value* id = entry.if_contains("id");
-    if (!id || !id->is_string() || id->get_string() != tag) continue;
-    const json::value* summary = entry.if_contains("summary");
-    if (!summary || !summary->is_object()) {
-      reading.note = "entry has no summary";
-      return reading;
-    }
-    const json::object& s = summary->get_object();
-    reading.found = true;
-    reading.counts.rx_bytes = number_at(s, "total_rx_bytes");
-    reading.counts.tx_bytes = number_at(s, "total_tx_bytes");
-    reading.counts.rx_packets = number_at(s, "total_rx_packets");
-    reading.counts.tx_packets = number_at(s, "total_tx_packets");
-    if (const json::value* meta = entry.if_contains("metadata"); meta && meta->is_object()) {
-      reading.counts.flows = number_at(meta->get_object(), "total_entries");
-      if (const json::value* stamp = meta->get_object().if_contains("timestamp");
-          stamp && stamp->is_string())
-        reading.updated = std::string(stamp->get_string());
-    }
+  auto snapshot = (*reader)->snapshot();
+  if (!snapshot) {
+    reading.note = snapshot.error().message();
     return reading;
   }
-  reading.note = "no entry yet";
+  // The period: what the tag's output file shows (since its last rotation).
+  netacct_counters total = snapshot->period.flow_total();
+  reading.found = true;
+  reading.counts.rx_bytes = total.rx_bytes;
+  reading.counts.tx_bytes = total.tx_bytes;
+  reading.counts.rx_packets = total.rx_packets;
+  reading.counts.tx_packets = total.tx_packets;
+  reading.counts.flows = snapshot->period.flows;
+  if (snapshot->info.last_harvest > 0) reading.updated = format_time(snapshot->info.last_harvest);
   return reading;
 }
 
-std::vector<SourceReading> read_sources(
-    const std::vector<std::pair<std::string, std::string>>& file_tags) {
-  std::map<std::string, Result<json::value>> files;
-  for (const auto& [path, tag] : file_tags) {
-    if (!files.count(path)) files.emplace(path, read_json_file(path));
-  }
+std::vector<SourceReading> read_sources(const std::vector<std::string>& ledger_paths) {
   std::vector<SourceReading> readings;
-  for (const auto& [path, tag] : file_tags) {
-    const Result<json::value>& file = files.at(path);
-    if (!file) {
-      SourceReading missing;
-      missing.note = file.error().err == ENOENT ? "no file yet" : file.error().message();
-      readings.push_back(missing);
-      continue;
-    }
-    readings.push_back(reading_from_json(file.value(), tag));
-  }
+  for (const std::string& path : ledger_paths) readings.push_back(read_ledger(path));
   return readings;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The combined summary of netacct-multi: each instance's totals read from
-// the "summary" of its source entry in its output file, one row per
-// instance and a total line, as a table or as one JSON object. Reading is
-// plain blocking file I/O; the supervisor runs it on libuv's thread pool.
+// The combined summary of netacct-multi: each instance's totals for the
+// current period (what its output file shows) read from its ledger with a
+// read-only LedgerReader, one row per instance and a total line, as a
+// table or as one JSON object. Reading is blocking I/O; the supervisor runs
+// it on libuv's thread pool.
 #pragma once
 
 #include <boost/json/fwd.hpp>
@@ -26,12 +27,12 @@ struct Counts {
   bool operator==(const Counts&) const = default;
 };
 
-// What one output file says about one tag.
+// What one ledger says about its tag.
 struct SourceReading {
   bool found = false;
   Counts counts;
-  std::string updated;  // metadata.timestamp
-  std::string note;     // why nothing was found: "no file yet", "no entry yet", a parse error
+  std::string updated;  // the last harvest, local time
+  std::string note;     // why nothing was found: "no ledger yet", an error
 };
 
 struct SummaryRow {
@@ -43,12 +44,9 @@ struct SummaryRow {
   SourceReading reading;
 };
 
-// Extracts the source entry of `tag` from a parsed output file.
-SourceReading reading_from_json(const boost::json::value& file, const std::string& tag);
-// Reads each (output file, tag) pair; a file shared by several tags is read
-// once. Blocking: call it off the loop thread (or when no loop runs).
-std::vector<SourceReading> read_sources(
-    const std::vector<std::pair<std::string, std::string>>& file_tags);
+// Reads one tag's ledger. Blocking: call it off the loop thread.
+SourceReading read_ledger(const std::string& ledger_path);
+std::vector<SourceReading> read_sources(const std::vector<std::string>& ledger_paths);
 
 // Sum of the rows that have data.
 Counts total_of(const std::vector<SummaryRow>& rows);

@@ -12,7 +12,7 @@
 
 #include "daemon/common/json_file.hpp"
 #include "daemon/common/log.hpp"
-#include "daemon/engine/totals.hpp"
+#include "daemon/common/time_text.hpp"
 
 namespace netacct::multi {
 
@@ -122,7 +122,7 @@ int Supervisor::run() {
 
   // The children did their final harvest: the last summary, read directly
   // (no loop runs any more).
-  print_summary(read_sources(file_tags()));
+  print_summary(read_sources(ledgers()));
   NA_INFO("all instances stopped%s", forced_ ? " (some had to be killed)" : "");
   return forced_ ? 1 : 0;
 }
@@ -294,24 +294,23 @@ void Supervisor::finish_if_stopped() {
     close_spawned_handle(reinterpret_cast<uv_handle_t*>(&spawned->pipe));
 }
 
-std::vector<std::pair<std::string, std::string>> Supervisor::file_tags() const {
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (const Instance& instance : config_.instances)
-    pairs.emplace_back(instance.options.output_file, instance.options.tag);
-  return pairs;
+std::vector<std::string> Supervisor::ledgers() const {
+  std::vector<std::string> paths;
+  for (const Instance& instance : config_.instances) paths.push_back(instance.options.ledger_file);
+  return paths;
 }
 
 void Supervisor::queue_summary() {
   if (work_busy_ || stopping_) return;
   work_busy_ = true;
   work_.owner = this;
-  work_.file_tags = file_tags();
+  work_.ledgers = ledgers();
   work_.request.data = &work_;
   uv_queue_work(
       &loop_, &work_.request,
       [](uv_work_t* request) {
         auto* work = static_cast<SummaryWork*>(request->data);
-        work->readings = read_sources(work->file_tags);
+        work->readings = read_sources(work->ledgers);
       },
       [](uv_work_t* request, int status) {
         auto* work = static_cast<SummaryWork*>(request->data);

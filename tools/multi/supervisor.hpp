@@ -61,7 +61,7 @@ class Supervisor {
   struct SummaryWork {
     uv_work_t request{};
     Supervisor* owner = nullptr;
-    std::vector<std::pair<std::string, std::string>> file_tags;
+    std::vector<std::string> ledgers;
     std::vector<SourceReading> readings;
   };
 
@@ -77,7 +77,7 @@ class Supervisor {
   void queue_summary();
   std::vector<SummaryRow> rows(const std::vector<SourceReading>& readings) const;
   void print_summary(const std::vector<SourceReading>& readings);
-  std::vector<std::pair<std::string, std::string>> file_tags() const;
+  std::vector<std::string> ledgers() const;
 
   MultiConfig config_;
   SupervisorOptions options_;

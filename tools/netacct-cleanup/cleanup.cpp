@@ -2,10 +2,9 @@
 #include "cleanup.hpp"
 
 #include "daemon/common/json_file.hpp"
-#include "daemon/engine/attach.hpp"
-#include "daemon/engine/attach_util.hpp"
+#include "daemon/config/options.hpp"
 #include "daemon/engine/discover.hpp"
-#include "daemon/options.hpp"
+#include "daemon/engine/removal.hpp"
 #include "pin/pin_dir.hpp"
 
 namespace netacct::cleanup {
@@ -13,18 +12,8 @@ namespace netacct::cleanup {
 namespace {
 
 // Removes one found attachment. Returns false (after printing why) on failure.
-bool remove(const FoundAttachment& found, const std::string& pin_path, uint32_t owner,
-            std::FILE* out) {
-  Result<void> done = ok();
-  switch (found.kind) {
-    case FoundAttachment::Kind::TcIngress:
-      done = attach_detail::detach_tc_owned(found.iface, TcDirection::Ingress, owner);
-      break;
-    case FoundAttachment::Kind::TcEgress:
-      done = attach_detail::detach_tc_owned(found.iface, TcDirection::Egress, owner);
-      break;
-    case FoundAttachment::Kind::Xdp: done = detach_xdp(pin_path, found.iface); break;
-  }
+bool remove(const FoundAttachment& found, const std::string& pin_path, std::FILE* out) {
+  Result<void> done = remove_attachment(found, pin_path);
   if (!done) {
     std::fprintf(stderr, "netacct-cleanup: %s: %s\n", found.describe().c_str(),
                  done.error().message().c_str());
@@ -101,9 +90,8 @@ Outcome clean_tag(const std::string& tag, const Settings& settings, std::FILE* o
 
   std::fprintf(out, "tag %s: cleaning\n", tag.c_str());
   bool failed = false;
-  uint32_t owner = attach_detail::owner_map_id(pin_path);
   for (const FoundAttachment& found : discovery->found)
-    failed = !remove(found, pin_path, owner, out) || failed;
+    failed = !remove(found, pin_path, out) || failed;
   if (failed) {
     // Keep the pins: they are what identifies the remaining attachments.
     std::fprintf(stderr, "netacct-cleanup: tag %s: pins in %s kept so a later run can finish\n",

@@ -10,7 +10,8 @@
 
 #include "cleanup.hpp"
 #include "daemon/common/log.hpp"
-#include "daemon/version.hpp"
+#include "daemon/common/version.hpp"
+#include "daemon/engine/libbpf_log.hpp"
 #include "pin/pin_dir.hpp"
 
 namespace {
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
 
   log::set_tag("");
   log::set_level(settings.verbose ? log::Level::Info : log::Level::Error);
-  log::capture_libbpf();
+  route_libbpf_to_log(false);
 
   if (tags.empty()) {
     std::printf("no netacct tags under %s: nothing to %s\n", settings.pin_base.c_str(),

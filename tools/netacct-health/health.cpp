@@ -9,12 +9,11 @@
 #include <cstdio>
 #include <ctime>
 
-#include "daemon/common/json_file.hpp"
 #include "daemon/common/unique_fd.hpp"
 #include "daemon/engine/attach.hpp"
 #include "daemon/engine/datapath.hpp"
 #include "daemon/engine/discover.hpp"
-#include "daemon/engine/totals.hpp"
+#include "daemon/ledger/ledger_reader.hpp"
 #include "pin/pin_dir.hpp"
 
 namespace netacct::health {
@@ -57,43 +56,22 @@ Result<BufferUse> buffer_use(const std::string& path) {
   return use;
 }
 
-// What the output file says about this tag.
-struct OutputView {
-  bool has_entry = false;
-  int64_t written = -1;  // unix seconds of the last write
-  Interface iface;       // from metadata; name "" when absent
-  std::string ingress_mode;
+// What the ledger says about this tag.
+struct LedgerView {
+  bool found = false;
+  int64_t harvested = -1;  // unix seconds of the last harvest committed
+  Interface iface;         // name "" when unknown
 };
 
-Result<OutputView> read_output(const std::string& path, const std::string& tag) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return make_error("output file", errno, path);
-  OutputView view;
-  view.written = st.st_mtime;
-  // Empty: logrotate's `create` made it and no harvest has written it yet.
-  if (st.st_size == 0) return view;
-  auto parsed = read_json_file(path);
-  if (!parsed) return parsed.error();
-  const boost::json::object* root = parsed->if_object();
-  const boost::json::value* sources = root ? root->if_contains("sources") : nullptr;
-  if (!sources || !sources->is_array())
-    return Error{path + ": no \"sources\" array (not a netacct output file?)", 0, {}};
-  for (const boost::json::value& source : sources->get_array()) {
-    const boost::json::object* entry = source.if_object();
-    const boost::json::value* id = entry ? entry->if_contains("id") : nullptr;
-    if (!id || !id->is_string() || id->get_string() != tag) continue;
-    view.has_entry = true;
-    const boost::json::value* meta = entry->if_contains("metadata");
-    if (!meta || !meta->is_object()) break;
-    auto text = [&](const char* key) {
-      const boost::json::value* v = meta->get_object().if_contains(key);
-      return v && v->is_string() ? std::string(v->get_string()) : std::string();
-    };
-    if (int64_t stamp = parse_time(text("timestamp")); stamp >= 0) view.written = stamp;
-    view.iface = Interface{text("interface"), text("namespace")};
-    view.ingress_mode = text("ingress_mode");
-    break;
-  }
+Result<LedgerView> read_ledger(const std::string& path) {
+  LedgerView view;
+  auto reader = LedgerReader::open(path);
+  if (!reader) return reader.error();
+  auto info = (*reader)->queries().info();
+  if (!info) return info.error();
+  view.found = true;
+  view.harvested = info->last_harvest;
+  view.iface = Interface{info->interface, info->netns};
   return view;
 }
 
@@ -105,7 +83,7 @@ struct Attached {
   std::string how;  // "tc", "xdp native", ...
 };
 
-Result<Attached> find_attached(const std::string& pin_path, const OutputView& view) {
+Result<Attached> find_attached(const std::string& pin_path, const LedgerView& view) {
   Attached attached;
   if (!view.iface.name.empty()) {
     auto status = query_attachments(pin_path, view.iface);
@@ -208,23 +186,24 @@ Report run_checks(const Settings& settings) {
   else
     add(kWarning, "no netacctd holds tag " + settings.tag + " (counting, but nothing harvested)");
 
-  // Output freshness.
-  OutputView view;
-  if (!settings.output.empty()) {
-    auto read = read_output(settings.output, settings.tag);
+  // Ledger freshness: every harvest commits, idle ones too, so the age of
+  // the last commit says whether harvests run, whatever the JSON export does.
+  LedgerView view;
+  if (!settings.ledger.empty()) {
+    auto read = read_ledger(settings.ledger);
     if (!read) {
-      add(kCritical, read.error().message());
+      add(read.error().err == ENOENT ? kWarning : kCritical, read.error().message());
     } else {
       view = read.value();
-      int64_t age = static_cast<int64_t>(std::time(nullptr)) - view.written;
+      int64_t age = static_cast<int64_t>(std::time(nullptr)) - view.harvested;
       if (age < 0) age = 0;
-      std::string what =
-          view.has_entry ? "output written " : "output (no entry for the tag) written ";
-      if (static_cast<double>(age) > settings.max_age)
-        add(kCritical, what + std::to_string(age) + " s ago, stale (max " +
+      if (view.harvested <= 0)
+        add(kWarning, "ledger has no harvest yet");
+      else if (static_cast<double>(age) > settings.max_age)
+        add(kCritical, "last harvest " + std::to_string(age) + " s ago, stale (max " +
                            fixed(settings.max_age, 0) + " s)");
       else
-        add(view.has_entry ? kOk : kWarning, what + std::to_string(age) + " s ago");
+        add(kOk, "last harvest " + std::to_string(age) + " s ago");
       report.perfdata += "age=" + std::to_string(age) + "s;;" + fixed(settings.max_age, 0) + ";0; ";
     }
   }

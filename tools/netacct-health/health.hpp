@@ -14,9 +14,9 @@ const char* state_name(State state);
 
 struct Settings {
   std::string tag;
-  std::string output;  // "" = no freshness check from a file
+  std::string ledger;  // the tag's ledger database; "" = no freshness check
   std::string pin_base;
-  double max_age = 300;   // seconds without a write before the output is stale
+  double max_age = 300;   // seconds without a harvest before the tag is stale
   double warn_util = 80;  // flow-buffer utilisation, percent
   double crit_util = 95;
 };

@@ -9,8 +9,10 @@
 #include <string>
 
 #include "daemon/common/log.hpp"
-#include "daemon/options.hpp"
-#include "daemon/version.hpp"
+#include "daemon/common/version.hpp"
+#include "daemon/config/options.hpp"
+#include "daemon/engine/libbpf_log.hpp"
+#include "daemon/ledger/ledger_reader.hpp"
 #include "health.hpp"
 #include "pin/pin_dir.hpp"
 
@@ -22,15 +24,17 @@ const char* kUsage = R"(Usage: netacct-health [OPTIONS] TAG
 Checks one netacct tag and prints one Nagios-style status line:
   - the maps are pinned (/sys/fs/bpf/netacct/TAG) and a netacctd holds the tag,
   - the programs are attached (ingress: tc or XDP, and tc egress), on the
-    interface the output file names, or found by scanning the host and every
+    interface the ledger names, or found by scanning the host and every
     named network namespace,
   - flow-map utilisation (entries of the fuller flow buffer vs capacity),
-  - output freshness (the tag's metadata timestamp, else the file's mtime).
+  - freshness: the time of the last harvest the ledger committed (every
+    harvest commits, also when nothing was counted).
 
 Options:
-  -o, --output FILE     the tag's output file (freshness, and where it runs)
-  -c, --config FILE     an instance config (/etc/netacct/TAG.json): tag and output
-  -a, --max-age S       output older than S seconds is CRITICAL (default 300)
+  -l, --ledger FILE     the tag's ledger (default STATE_DIR/TAG.db)
+      --state-dir DIR   where ledgers live (default /var/lib/netacct, logs/ in a checkout)
+  -c, --config FILE     an instance config (/etc/netacct/TAG.json): tag and ledger
+  -a, --max-age S       a last harvest older than S seconds is CRITICAL (default 300)
   -w, --warn-util P     WARNING at P % flow-map utilisation (default 80)
   -C, --crit-util P     CRITICAL at P % (default 95)
       --pin-base DIR    pin root (default /sys/fs/bpf/netacct)
@@ -40,7 +44,7 @@ Options:
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad usage).
 
 EXAMPLES:
-  netacct-health eth0 --output /var/lib/netacct/traffic_stats.json
+  netacct-health eth0 --ledger /var/lib/netacct/eth0.db
   netacct-health --config /etc/netacct/eth0.json --max-age 60
   netacct-health blue-veth0 --warn-util 70 --crit-util 90
 )";
@@ -63,9 +67,10 @@ bool parse_number(const char* text, double min, double max, double& out) {
 
 int main(int argc, char** argv) {
   using namespace netacct;
-  enum { kPinBase = 1000 };
+  enum { kPinBase = 1000, kStateDir };
   static const option long_options[] = {
-      {"output", required_argument, nullptr, 'o'},
+      {"ledger", required_argument, nullptr, 'l'},
+      {"state-dir", required_argument, nullptr, kStateDir},
       {"config", required_argument, nullptr, 'c'},
       {"max-age", required_argument, nullptr, 'a'},
       {"warn-util", required_argument, nullptr, 'w'},
@@ -77,12 +82,13 @@ int main(int argc, char** argv) {
   };
   health::Settings settings;
   settings.pin_base = pin::kDefaultBase;
-  std::string config;
+  std::string config, state_dir;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, ":o:c:a:w:C:Vh", long_options, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, ":l:c:a:w:C:Vh", long_options, nullptr)) != -1) {
     switch (c) {
-      case 'o': settings.output = optarg; break;
+      case 'l': settings.ledger = optarg; break;
+      case kStateDir: state_dir = optarg; break;
       case 'c': config = optarg; break;
       case 'a':
         if (!parse_number(optarg, 1, 1e7, settings.max_age))
@@ -115,16 +121,19 @@ int main(int argc, char** argv) {
       return usage_error("TAG '" + settings.tag + "' differs from the config's tag '" +
                          options.tag + "'");
     settings.tag = options.tag;
-    if (settings.output.empty()) settings.output = options.output_file;
+    if (settings.ledger.empty()) settings.ledger = options.ledger_file;
   }
   if (settings.tag.empty()) return usage_error("no TAG given");
   if (std::string reason = pin::tag_error(settings.tag); !reason.empty())
     return usage_error(reason);
+  if (settings.ledger.empty())
+    settings.ledger =
+        ledger_path(state_dir.empty() ? default_state_dir() : state_dir, settings.tag);
   if (settings.warn_util > settings.crit_util)
     return usage_error("--warn-util must not exceed --crit-util");
 
   log::set_level(log::Level::Error);
-  log::capture_libbpf();
+  route_libbpf_to_log(false);
   health::Report report = health::run_checks(settings);
   std::printf("%s\n", report.line().c_str());
   return report.state;

@@ -12,6 +12,7 @@
 
 #include "daemon/common/log.hpp"
 #include "daemon/engine/datapath.hpp"
+#include "daemon/engine/libbpf_log.hpp"
 
 int main(int argc, char** argv) {
   using namespace netacct;
@@ -23,7 +24,7 @@ int main(int argc, char** argv) {
   }
   log::set_tag("verify");
   log::set_level(log::Level::Warn);
-  log::capture_libbpf();
+  route_libbpf_to_log(false);
   DatapathOptions options;
   options.tag = "verify";
   options.pin = false;

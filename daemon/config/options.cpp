@@ -11,9 +11,9 @@
 #include <cstdlib>
 #include <set>
 
-#include "../pin/pin_dir.hpp"
-#include "common/json_file.hpp"
-#include "metrics/http_server.hpp"
+#include "../../pin/pin_dir.hpp"
+#include "../common/json_file.hpp"
+#include "../common/listen_address.hpp"
 
 namespace netacct {
 
@@ -25,7 +25,8 @@ std::string usage_text() {
        netacctd --list-all | --create-examples | --version | --help
 
 Counts the bytes and packets each (local IP, remote IP, protocol) pair sends
-and receives on IFACE, and keeps cumulative totals in OUTPUT (JSON).
+and receives on IFACE, keeps the totals in a ledger database (SQLite) and
+exports the current period (since the last rotation) to OUTPUT (JSON).
 
 Options:
   --xdp                 count ingress with XDP (default: TC ingress)
@@ -33,12 +34,19 @@ Options:
   -n, --namespace NS    IFACE lives in network namespace NS (name or path)
   -t, --tag TAG         instance tag [a-z0-9_-]{1,32} (default: from NS and IFACE)
   -i, --interval S      harvest interval in seconds (default 5)
-  -d, --debug           debug logging and the live table
+  -d, --debug[=libbpf]  debug logging and the live table (=libbpf: also libbpf's loader detail)
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
       --max-flows N     flow capacity (default 65536)
       --max-whitelist N whitelist prefixes (default 16384)
       --log-file FILE   log here instead of stderr (reopened on SIGUSR1)
       --log-dir DIR     where bare OUTPUT names go
+      --state-dir DIR   where the ledger database TAG.db lives (default: the log dir)
+      --ledger FILE     the ledger database itself (default: STATE_DIR/TAG.db)
+      --json-interval S write OUTPUT at most every S seconds (default: the harvest interval);
+                        a harvest that changed nothing never rewrites it
+      --json-max-idle-days N
+                        in OUTPUT, fold flows idle N days into one row per (local, protocol)
+                        with remote "*"; sums stay exact, the ledger keeps every row (default off)
       --config-dir DIR  where bare WHITELIST names go
       --pin-base DIR    pin root (default /sys/fs/bpf/netacct)
       --cleanup-on-exit detach and unpin on exit (default: keep counting)
@@ -85,6 +93,10 @@ static std::string checkout_root() {
 std::string default_log_dir() {
   std::string root = checkout_root();
   return env_or("NETACCT_LOG_DIR", root.empty() ? "/var/lib/netacct" : root + "/logs");
+}
+
+std::string default_state_dir(const std::string& log_dir) {
+  return env_or("NETACCT_STATE_DIR", log_dir.empty() ? default_log_dir() : log_dir);
 }
 
 std::string default_config_dir() {
@@ -172,7 +184,11 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                               "object_file",
                                               "metrics",
                                               "metrics_listen",
-                                              "metrics_top_flows"};
+                                              "metrics_top_flows",
+                                              "state_dir",
+                                              "ledger",
+                                              "json_interval",
+                                              "json_max_idle_days"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -200,6 +216,7 @@ Result<void> apply_instance_object(const json::object& object, const std::string
        {text("tag", opts.tag, false), text("namespace", opts.netns, true),
         text("interface", opts.interface, false), text("output_file", opts.output_file, false),
         text("whitelist_file", opts.whitelist_file, true), text("log_file", opts.log_file, true),
+        text("state_dir", opts.state_dir, true), text("ledger", opts.ledger_file, true),
         flag("xdp", opts.xdp), flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
         flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
@@ -219,6 +236,18 @@ Result<void> apply_instance_object(const json::object& object, const std::string
       if (!count) return count.error();
       *slot = count.value();
     }
+  }
+  if (const json::value* v = field("json_interval")) {
+    if (!v->is_number()) return Error{path + ": 'json_interval' must be a number", 0, {}};
+    auto interval = parse_interval(json::serialize(*v), path + ": json_interval");
+    if (!interval) return interval.error();
+    opts.json_interval = interval.value();
+  }
+  if (const json::value* v = field("json_max_idle_days")) {
+    if (!v->is_number()) return Error{path + ": 'json_max_idle_days' must be an integer", 0, {}};
+    auto days = parse_count(json::serialize(*v), path + ": json_max_idle_days", 36500);
+    if (!days) return days.error();
+    opts.json_max_idle_days = days.value();
   }
   if (const json::value* v = field("metrics_listen")) {
     if (!v->is_string()) return Error{path + ": 'metrics_listen' must be a string", 0, {}};
@@ -250,7 +279,11 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kXdpGeneric,
     kMetricsListen,
     kNoMetrics,
-    kMetricsTopFlows
+    kMetricsTopFlows,
+    kStateDir,
+    kLedger,
+    kJsonInterval,
+    kJsonMaxIdleDays
   };
   static const option long_options[] = {
       {"xdp", no_argument, nullptr, 'x'},
@@ -258,7 +291,7 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"namespace", required_argument, nullptr, 'n'},
       {"tag", required_argument, nullptr, 't'},
       {"interval", required_argument, nullptr, 'i'},
-      {"debug", no_argument, nullptr, 'd'},
+      {"debug", optional_argument, nullptr, 'd'},
       {"config", required_argument, nullptr, 'c'},
       {"max-flows", required_argument, nullptr, kMaxFlows},
       {"max-whitelist", required_argument, nullptr, kMaxWhitelist},
@@ -272,6 +305,10 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"metrics-listen", required_argument, nullptr, kMetricsListen},
       {"no-metrics", no_argument, nullptr, kNoMetrics},
       {"metrics-top-flows", required_argument, nullptr, kMetricsTopFlows},
+      {"state-dir", required_argument, nullptr, kStateDir},
+      {"ledger", required_argument, nullptr, kLedger},
+      {"json-interval", required_argument, nullptr, kJsonInterval},
+      {"json-max-idle-days", required_argument, nullptr, kJsonMaxIdleDays},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -293,7 +330,7 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
   optind = 1;
   opterr = 0;
   int c;
-  while ((c = getopt_long(argc, argv, ":xn:t:i:dc:Vh", long_options, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, ":xn:t:i:d::c:Vh", long_options, nullptr)) != -1) {
     std::string value = optarg ? optarg : "";
     switch (c) {
       case 'x': opts.xdp = true; break;
@@ -306,7 +343,26 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
         opts.interval = interval.value();
         break;
       }
-      case 'd': opts.debug = true; break;
+      case 'd':
+        if (!value.empty() && value != "libbpf")
+          return Error{"--debug=" + value + ": the only detail level is 'libbpf'", 0, {}};
+        opts.debug = true;
+        opts.debug_libbpf = value == "libbpf";
+        break;
+      case kStateDir: opts.state_dir = value; break;
+      case kLedger: opts.ledger_file = value; break;
+      case kJsonInterval: {
+        auto interval = parse_interval(value, "--json-interval");
+        if (!interval) return interval.error();
+        opts.json_interval = interval.value();
+        break;
+      }
+      case kJsonMaxIdleDays: {
+        auto days = parse_count(value, "--json-max-idle-days", 36500);
+        if (!days) return days.error();
+        opts.json_max_idle_days = days.value();
+        break;
+      }
       case 'c': break;  // applied above
       case kMaxFlows: {
         auto count = parse_count(value, "--max-flows", 16u << 20);
@@ -375,6 +431,11 @@ Result<void> finalize_options(DaemonOptions& opts) {
   if (opts.config_dir.empty()) opts.config_dir = default_config_dir();
   if (opts.pin_base.empty()) opts.pin_base = pin::kDefaultBase;
   opts.output_file = resolve_path(opts.output_file, opts.log_dir);
+  if (opts.state_dir.empty()) opts.state_dir = default_state_dir(opts.log_dir);
+  if (opts.ledger_file.empty())
+    opts.ledger_file = opts.state_dir + "/" + opts.tag + ".db";
+  else
+    opts.ledger_file = resolve_path(opts.ledger_file, opts.state_dir);
   if (!opts.whitelist_file.empty())
     opts.whitelist_file = resolve_path(opts.whitelist_file, opts.config_dir);
   opts.console = opts.debug || ::isatty(STDOUT_FILENO);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The one-shot actions of netacctd: --list-all and --create-examples.
+// The shipped examples: the seed's whitelist and multi-instance config.
 #pragma once
 
 #include <cstdio>
@@ -8,9 +8,6 @@
 
 namespace netacct {
 
-// Interfaces of the host and of every named namespace (/var/run/netns), via
-// libnl. Returns the exit code.
-int list_all_interfaces(std::FILE* out);
 // Writes the seed's example whitelist and multi-instance config into the
 // config dir; never overwrites an existing file. Returns the exit code.
 int create_examples(const DaemonOptions& options, std::FILE* out);

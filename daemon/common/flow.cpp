@@ -29,6 +29,18 @@ std::string protocol_name(uint8_t protocol) {
   }
 }
 
+std::string remote_string(const netacct_flow_key& key) {
+  std::string text = address_string(key.family, key.remote);
+  if (key.pad != 0) text += "/" + std::to_string(key.pad);
+  return text;
+}
+
+int protocol_number(const std::string& name) {
+  for (int p = 0; p < 256; p++)
+    if (protocol_name(static_cast<uint8_t>(p)) == name) return p;
+  return -1;
+}
+
 std::string bucket_name(uint8_t bucket) {
   switch (bucket) {
     case NETACCT_BUCKET_WHITELISTED: return "whitelisted";

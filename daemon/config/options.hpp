@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/result.hpp"
+#include "../common/result.hpp"
 
 namespace boost::json {
 class object;
@@ -28,14 +28,19 @@ struct DaemonOptions {
   std::string config_file;
   std::string log_file;  // "" = stderr
   std::string log_dir;
+  std::string state_dir;    // the ledger's directory ("" = the log dir)
+  std::string ledger_file;  // "" = STATE_DIR/TAG.db
   std::string config_dir;
   std::string pin_base;
   bool xdp = false;
   bool xdp_generic = false;
   bool debug = false;
+  bool debug_libbpf = false;  // --debug=libbpf: libbpf's loader detail too
   bool cleanup_on_exit = false;
   bool console = false;  // print the table each interval (--debug or a terminal)
   double interval = 5.0;
+  double json_interval = 0;         // 0 = the harvest interval
+  uint32_t json_max_idle_days = 0;  // 0 = no folding
   uint32_t max_flows = 65536;
   uint32_t max_whitelist = 16384;
   // /metrics (daemon/metrics/): on by default, loopback only.
@@ -69,6 +74,8 @@ std::string usage_text();
 // else /var/lib/netacct and /etc/netacct (overridable by flags and the
 // NETACCT_LOG_DIR / NETACCT_CONFIG_DIR environment variables).
 std::string default_log_dir();
+// The ledger's directory: $NETACCT_STATE_DIR, else the log directory.
+std::string default_state_dir(const std::string& log_dir = "");
 std::string default_config_dir();
 // Resolves a file name the seed's way.
 std::string resolve_path(const std::string& name, const std::string& dir);

@@ -61,8 +61,13 @@ inline bool is_bucket(const netacct_flow_key& key) {
 
 // "10.0.0.1", "fd00::1"; "-" for a bucket key.
 std::string address_string(uint8_t family, const uint8_t addr[16]);
+// The remote side as the ledger and the JSON name it: the address, or
+// "203.0.113.0/24" for a prefix row (key.pad holds the prefix length).
+std::string remote_string(const netacct_flow_key& key);
 // "TCP", "UDP", "ICMP", "ICMPv6", else the number.
 std::string protocol_name(uint8_t protocol);
+// Inverse of protocol_name; -1 when the text names no protocol.
+int protocol_number(const std::string& name);
 // "whitelisted", "non_ip", "malformed", "overflow_v4", "overflow_v6".
 std::string bucket_name(uint8_t bucket);
 

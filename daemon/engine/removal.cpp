@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "removal.hpp"
+
+#include "attach.hpp"
+#include "attach_util.hpp"
+
+namespace netacct {
+
+Result<void> remove_attachment(const FoundAttachment& found, const std::string& pin_path) {
+  uint32_t owner = attach_detail::owner_map_id(pin_path);
+  switch (found.kind) {
+    case FoundAttachment::Kind::TcIngress:
+      return attach_detail::detach_tc_owned(found.iface, TcDirection::Ingress, owner);
+    case FoundAttachment::Kind::TcEgress:
+      return attach_detail::detach_tc_owned(found.iface, TcDirection::Egress, owner);
+    case FoundAttachment::Kind::Xdp: return detach_xdp(pin_path, found.iface);
+  }
+  return ok();
+}
+
+}  // namespace netacct

@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "instance.hpp"
+
+#include <fcntl.h>
+#include <malloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/log.hpp"
+#include "engine/netns.hpp"
+
+namespace netacct {
+
+namespace {
+
+uint64_t monotonic_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string directory_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// Creates a default directory (logs/ of a checkout, /var/lib/netacct) the
+// operator did not name; a directory given explicitly must exist.
+Result<void> ensure_directory(const std::string& dir, bool is_default) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) return Error{dir + " is not a directory", ENOTDIR, {}};
+    return ok();
+  }
+  if (!is_default) return make_error("directory " + dir, errno);
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+    return make_error("create directory " + dir, errno);
+  return ok();
+}
+
+// A file that will be written: not a directory or a special file, and its
+// directory writable (probed with a file of our own, removed at once).
+Result<void> check_writable_file(const std::string& what, const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ? "a symbolic link"
+                                                                                  : "not a regular file";
+    return Error{what + " " + path + " is " + kind, 0, {}};
+  }
+  std::string probe = path + ".probe." + std::to_string(::getpid());
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(what + " " + path + " is not writable", errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return ok();
+}
+
+}  // namespace
+
+Instance::Instance(DaemonOptions options, Clock clock)
+    : options_(std::move(options)), clock_(std::move(clock)) {
+  interface_ = Interface{options_.interface, options_.netns};
+}
+
+Instance::~Instance() = default;
+
+uint32_t Instance::flow_capacity() const { return datapath_ ? datapath_->flow_capacity() : 0; }
+
+SourceInfo Instance::source_info() const {
+  SourceInfo info;
+  info.tag = options_.tag;
+  info.interface = options_.interface;
+  info.netns = options_.netns;
+  info.ingress_mode = options_.xdp ? "xdp" : "tc";
+  info.xdp_mode = to_string(attach_report_.xdp_mode);
+  info.flow_capacity = flow_capacity();
+  return info;
+}
+
+Result<void> Instance::check_output() {
+  bool default_dirs = options_.log_dir == default_log_dir();
+  if (directory_of(options_.output_file) == options_.log_dir)
+    if (auto made = ensure_directory(options_.log_dir, default_dirs); !made) return made;
+  if (directory_of(options_.ledger_file) == options_.state_dir)
+    if (auto made = ensure_directory(options_.state_dir, options_.state_dir == options_.log_dir &&
+                                                             default_dirs);
+        !made)
+      return made;
+  if (auto writable = check_writable_file("output file", options_.output_file); !writable)
+    return writable;
+  return check_writable_file("ledger", options_.ledger_file);
+}
+
+Result<void> Instance::open() {
+  // ---- refusals: nothing exists yet that a failure would leave behind ----
+  if (auto checked = check_output(); !checked) return checked;
+  if (auto index = interface_index(interface_); !index) return index.error();
+  auto whitelist = WhitelistService::preload(options_.whitelist_file);
+  if (!whitelist) return whitelist.error();
+  auto failpoints = FailPoints::from_environment();
+  if (!failpoints) return failpoints.error();
+
+  // ---- the ledger, before any kernel state: an unreadable one refuses ----
+  auto store = SqliteStore::open({options_.ledger_file, options_.tag});
+  if (!store) return store.error();
+  store_ = std::move(store.value());
+  JsonExport::Options export_options;
+  export_options.path = options_.output_file;
+  export_options.info = source_info();
+  export_options.max_idle_days = options_.json_max_idle_days;
+  export_ = std::make_unique<JsonExport>(*store_, export_options);
+  if (auto recovered = export_->recover(); !recovered) return recovered;
+  if (auto readable = export_->check_existing(); !readable) {
+    // A ledger this start created would otherwise skip the upgrade import
+    // once the file is fixed.
+    if (store_->created()) {
+      std::string path = store_->path();
+      export_.reset();
+      store_.reset();
+      for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+    }
+    return readable;
+  }
+  if (auto imported = export_->import_existing(clock_()); !imported) return imported.error();
+
+  // ---- pins and maps; a harvest a crash interrupted is finished first ----
+  auto dir = pin::PinDir::open(options_.tag, options_.pin_base);
+  if (!dir) return dir.error();
+  pin_dir_.emplace(std::move(dir.value()));
+  if (auto locked = pin_dir_->lock(); !locked) return locked.error();
+  DatapathOptions datapath_options;
+  datapath_options.tag = options_.tag;
+  datapath_options.pin_base = options_.pin_base;
+  datapath_options.flow_capacity = options_.max_flows;
+  datapath_options.whitelist_capacity = options_.max_whitelist;
+  auto datapath = Datapath::open(datapath_options);
+  if (!datapath) return datapath.error();
+  datapath_ = std::move(datapath.value());
+  harvester_ = std::make_unique<Harvester>(*datapath_);
+  source_ = std::make_unique<KernelCounterSource>(*harvester_);
+  ledger_ = std::make_unique<Ledger>(*source_, *store_, clock_, std::move(failpoints.value()));
+  if (auto recovered = ledger_->recover(); !recovered) return recovered.error();
+  auto state = source_->state();
+  if (!state) return state.error();
+  if (auto binding = store_->binding(); binding && binding->instance != state->instance &&
+                                        !binding->instance.empty())
+    NA_INFO("ledger %s: new pinned maps %s (the ledger's were %s): totals continue",
+            options_.ledger_file.c_str(), state->instance.c_str(), binding->instance.c_str());
+  if (auto noted = store_->set_identity(state->boot_id, options_.interface, options_.netns,
+                                        options_.xdp ? "xdp" : "tc");
+      !noted)
+    return noted;
+
+  whitelist_ = std::make_unique<WhitelistService>(options_.whitelist_file, *datapath_);
+  if (auto applied = whitelist_->start(std::move(whitelist.value())); !applied) return applied;
+  export_->set_whitelist_info(whitelist_->info_json());
+
+  if (auto attached = attach(); !attached) return attached;
+  NA_INFO("counting on %s%s%s: %s ingress%s%s, tc egress; %s maps (%u flows); ledger %s; output %s",
+          options_.interface.c_str(), options_.netns.empty() ? "" : " in netns ",
+          options_.netns.c_str(), options_.xdp ? "xdp" : "tc", options_.xdp ? " mode " : "",
+          options_.xdp ? to_string(attach_report_.xdp_mode) : "",
+          datapath_->adopted() ? "adopted pinned" : "new", datapath_->flow_capacity(),
+          options_.ledger_file.c_str(), options_.output_file.c_str());
+  return ok();
+}
+
+Result<void> Instance::attach() {
+  auto report = attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
+  if (!report) return report.error();
+  attach_report_ = report.value();
+  attached_ = true;
+  export_->set_info(source_info());
+  return ok();
+}
+
+HarvestReport Instance::harvest(bool export_wanted) {
+  HarvestReport report;
+  uint64_t started = monotonic_ns();
+  report.now = clock_();
+  auto harvest = ledger_->harvest();
+  if (harvest) {
+    report.ok = true;
+    report.harvest = std::move(harvest.value());
+    int64_t now_ms = static_cast<int64_t>(started / 1000000);
+    report.interval = last_harvest_ms_ > 0 ? static_cast<double>(now_ms - last_harvest_ms_) / 1e3 : 0;
+    last_harvest_ms_ = now_ms;
+  } else {
+    // The delta stays in the idle buffer: the next harvest retries it.
+    report.error = harvest.error().message();
+  }
+  if (export_wanted) {
+    auto needed = export_->needed();
+    if (!needed) {
+      report.export_error = needed.error().message();
+    } else if (needed.value()) {
+      auto written = export_->write(report.now);
+      if (written)
+        report.exported = written.value();
+      else
+        report.export_error = written.error().message();
+    }
+  }
+  report.seconds = static_cast<double>(monotonic_ns() - started) / 1e9;
+  // A large harvest frees megabytes on this pool thread's malloc arena;
+  // give them back instead of keeping the high-water mark as RSS.
+  malloc_trim(0);
+  return report;
+}
+
+void Instance::reload_whitelist(WhitelistService::Trigger trigger) {
+  if (!whitelist_) return;
+  whitelist_->reload(trigger);
+  export_->set_whitelist_info(whitelist_->info_json());
+}
+
+void Instance::set_whitelist_path(const std::string& path) {
+  options_.whitelist_file = path;
+  if (whitelist_) whitelist_->set_path(path);
+}
+
+void Instance::interface_removed() {
+  if (!attached_) return;
+  attached_ = false;
+  NA_WARN("interface %s was removed; keeping totals and waiting for it", options_.interface.c_str());
+}
+
+void Instance::reconcile_attachments() {
+  auto status = query_attachments(datapath_->pin_path(), interface_);
+  if (!status || !status->interface_present) {
+    if (attached_)
+      NA_WARN("interface %s is gone; keeping totals and waiting for it", options_.interface.c_str());
+    attached_ = false;
+    return;
+  }
+  bool complete = status->tc_egress &&
+                  (options_.xdp ? status->xdp != XdpMode::None : status->tc_ingress);
+  if (complete) {
+    attached_ = true;
+    return;
+  }
+  if (auto attached = attach(); !attached) {
+    NA_WARN("re-attach to %s failed: %s", options_.interface.c_str(),
+            attached.error().message().c_str());
+    return;
+  }
+  NA_INFO("interface %s is back: programs re-attached", options_.interface.c_str());
+}
+
+void Instance::shutdown(bool detach) {
+  if (!detach || !datapath_) return;
+  if (auto detached = detach_all(datapath_->pin_path(), interface_); !detached)
+    NA_WARN("detach: %s", detached.error().message().c_str());
+  ledger_.reset();
+  source_.reset();
+  whitelist_.reset();
+  harvester_.reset();
+  std::string pin_path = datapath_->pin_path();
+  datapath_.reset();
+  if (pin_dir_) {
+    if (auto removed = pin_dir_->remove_all(); !removed)
+      NA_WARN("unpin: %s", removed.error().message().c_str());
+  }
+  NA_INFO("detached and unpinned %s (--cleanup-on-exit)", pin_path.c_str());
+}
+
+}  // namespace netacct
