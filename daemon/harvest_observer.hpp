@@ -14,13 +14,13 @@ namespace netacct {
 
 struct HarvestReport {
   bool ok = false;
-  std::string error;        // when !ok: the delta stays in the kernel, retried
-  Harvest harvest;          // when ok
-  ExportReport exported;    // the JSON export that followed, if any
-  std::string export_error; // an export that failed (retried; the ledger is exact)
-  double seconds = 0;       // user-space time of the job: commit + export
-  double interval = 0;      // seconds since the previous successful harvest
-  int64_t now = 0;          // unix seconds
+  std::string error;         // when !ok: the delta stays in the kernel, retried
+  Harvest harvest;           // when ok
+  ExportReport exported;     // the JSON export that followed, if any
+  std::string export_error;  // an export that failed (retried; the ledger is exact)
+  double seconds = 0;        // user-space time of the job: commit + export
+  double interval = 0;       // seconds since the previous successful harvest
+  int64_t now = 0;           // unix seconds
 };
 
 class HarvestObserver {

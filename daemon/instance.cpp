@@ -47,8 +47,9 @@ Result<void> ensure_directory(const std::string& dir, bool is_default) {
 Result<void> check_writable_file(const std::string& what, const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ? "a symbolic link"
-                                                                                  : "not a regular file";
+    const char* kind = S_ISDIR(st.st_mode)   ? "a directory"
+                       : S_ISLNK(st.st_mode) ? "a symbolic link"
+                                             : "not a regular file";
     return Error{what + " " + path + " is " + kind, 0, {}};
   }
   std::string probe = path + ".probe." + std::to_string(::getpid());
@@ -68,7 +69,9 @@ Instance::Instance(DaemonOptions options, Clock clock)
 
 Instance::~Instance() = default;
 
-uint32_t Instance::flow_capacity() const { return datapath_ ? datapath_->flow_capacity() : 0; }
+uint32_t Instance::flow_capacity() const {
+  return datapath_ ? datapath_->flow_capacity() : 0;
+}
 
 SourceInfo Instance::source_info() const {
   SourceInfo info;
@@ -86,8 +89,8 @@ Result<void> Instance::check_output() {
   if (directory_of(options_.output_file) == options_.log_dir)
     if (auto made = ensure_directory(options_.log_dir, default_dirs); !made) return made;
   if (directory_of(options_.ledger_file) == options_.state_dir)
-    if (auto made = ensure_directory(options_.state_dir, options_.state_dir == options_.log_dir &&
-                                                             default_dirs);
+    if (auto made = ensure_directory(options_.state_dir,
+                                     options_.state_dir == options_.log_dir && default_dirs);
         !made)
       return made;
   if (auto writable = check_writable_file("output file", options_.output_file); !writable)
@@ -146,8 +149,8 @@ Result<void> Instance::open() {
   if (auto recovered = ledger_->recover(); !recovered) return recovered.error();
   auto state = source_->state();
   if (!state) return state.error();
-  if (auto binding = store_->binding(); binding && binding->instance != state->instance &&
-                                        !binding->instance.empty())
+  if (auto binding = store_->binding();
+      binding && binding->instance != state->instance && !binding->instance.empty())
     NA_INFO("ledger %s: new pinned maps %s (the ledger's were %s): totals continue",
             options_.ledger_file.c_str(), state->instance.c_str(), binding->instance.c_str());
   if (auto noted = store_->set_identity(state->boot_id, options_.interface, options_.netns,
@@ -170,7 +173,8 @@ Result<void> Instance::open() {
 }
 
 Result<void> Instance::attach() {
-  auto report = attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
+  auto report =
+      attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
   if (!report) return report.error();
   attach_report_ = report.value();
   attached_ = true;
@@ -187,7 +191,8 @@ HarvestReport Instance::harvest(bool export_wanted) {
     report.ok = true;
     report.harvest = std::move(harvest.value());
     int64_t now_ms = static_cast<int64_t>(started / 1000000);
-    report.interval = last_harvest_ms_ > 0 ? static_cast<double>(now_ms - last_harvest_ms_) / 1e3 : 0;
+    report.interval =
+        last_harvest_ms_ > 0 ? static_cast<double>(now_ms - last_harvest_ms_) / 1e3 : 0;
     last_harvest_ms_ = now_ms;
   } else {
     // The delta stays in the idle buffer: the next harvest retries it.
@@ -226,19 +231,21 @@ void Instance::set_whitelist_path(const std::string& path) {
 void Instance::interface_removed() {
   if (!attached_) return;
   attached_ = false;
-  NA_WARN("interface %s was removed; keeping totals and waiting for it", options_.interface.c_str());
+  NA_WARN("interface %s was removed; keeping totals and waiting for it",
+          options_.interface.c_str());
 }
 
 void Instance::reconcile_attachments() {
   auto status = query_attachments(datapath_->pin_path(), interface_);
   if (!status || !status->interface_present) {
     if (attached_)
-      NA_WARN("interface %s is gone; keeping totals and waiting for it", options_.interface.c_str());
+      NA_WARN("interface %s is gone; keeping totals and waiting for it",
+              options_.interface.c_str());
     attached_ = false;
     return;
   }
-  bool complete = status->tc_egress &&
-                  (options_.xdp ? status->xdp != XdpMode::None : status->tc_ingress);
+  bool complete =
+      status->tc_egress && (options_.xdp ? status->xdp != XdpMode::None : status->tc_ingress);
   if (complete) {
     attached_ = true;
     return;

@@ -29,7 +29,9 @@ Result<void> KernelCounterSource::set_state(uint64_t generation, uint32_t phase)
   return harvester_.set_state(generation, phase);
 }
 
-Result<void> KernelCounterSource::swap(uint64_t* elapsed_ns) { return harvester_.swap(elapsed_ns); }
+Result<void> KernelCounterSource::swap(uint64_t* elapsed_ns) {
+  return harvester_.swap(elapsed_ns);
+}
 
 Result<Delta> KernelCounterSource::read_idle(const BatchHook& after_batch) {
   harvester_.set_batch_hook(after_batch);

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "ledger/counter_source.hpp"
 #include "engine/harvester.hpp"
+#include "ledger/counter_source.hpp"
 
 namespace netacct {
 

@@ -22,7 +22,11 @@ std::string scaled(double value, const char* suffix) {
 }
 }  // namespace
 
-std::string human_bytes(uint64_t bytes) { return scaled(static_cast<double>(bytes), ""); }
-std::string human_rate(double bytes_per_second) { return scaled(bytes_per_second, "/s"); }
+std::string human_bytes(uint64_t bytes) {
+  return scaled(static_cast<double>(bytes), "");
+}
+std::string human_rate(double bytes_per_second) {
+  return scaled(bytes_per_second, "/s");
+}
 
 }  // namespace netacct

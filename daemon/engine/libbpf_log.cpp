@@ -39,7 +39,11 @@ void route_libbpf_to_log(bool loader_details) {
   libbpf_set_print(print_to_log);
 }
 
-QuietNetlink::QuietNetlink() { t_quiet_netlink++; }
-QuietNetlink::~QuietNetlink() { t_quiet_netlink--; }
+QuietNetlink::QuietNetlink() {
+  t_quiet_netlink++;
+}
+QuietNetlink::~QuietNetlink() {
+  t_quiet_netlink--;
+}
 
 }  // namespace netacct

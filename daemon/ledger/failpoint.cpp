@@ -8,9 +8,9 @@
 namespace netacct {
 
 namespace {
-constexpr HarvestStep kSteps[] = {HarvestStep::AfterMeta,    HarvestStep::AfterSwap,
-                                  HarvestStep::MidRead,      HarvestStep::BeforeCommit,
-                                  HarvestStep::AfterCommit,  HarvestStep::MidClear,
+constexpr HarvestStep kSteps[] = {HarvestStep::AfterMeta,   HarvestStep::AfterSwap,
+                                  HarvestStep::MidRead,     HarvestStep::BeforeCommit,
+                                  HarvestStep::AfterCommit, HarvestStep::MidClear,
                                   HarvestStep::BeforeIdle};
 }
 

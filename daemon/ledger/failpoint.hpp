@@ -19,7 +19,15 @@
 
 namespace netacct {
 
-enum class HarvestStep { AfterMeta, AfterSwap, MidRead, BeforeCommit, AfterCommit, MidClear, BeforeIdle };
+enum class HarvestStep {
+  AfterMeta,
+  AfterSwap,
+  MidRead,
+  BeforeCommit,
+  AfterCommit,
+  MidClear,
+  BeforeIdle
+};
 
 const char* step_name(HarvestStep step);
 std::optional<HarvestStep> parse_step(const std::string& name);

@@ -119,13 +119,15 @@ void write_row(FileWriter& out, const FlowRow& row, TimeCache& times, bool first
 // with remote "*", as rows arrive in (local, remote, protocol) order.
 class Folder {
  public:
-  Folder(int64_t cutoff, FileWriter& out, TimeCache& times) : cutoff_(cutoff), out_(out), times_(times) {}
+  Folder(int64_t cutoff, FileWriter& out, TimeCache& times)
+      : cutoff_(cutoff), out_(out), times_(times) {}
   void add(const FlowRow& row) {
     if (row.local != local_) flush_local(), local_ = std::string(row.local);
     if (cutoff_ > 0 && row.last_seen < cutoff_) {
       Folded& folded = folded_[row.protocol];
       folded.counters += row.counters;
-      folded.first_seen = folded.rows ? std::min(folded.first_seen, row.first_seen) : row.first_seen;
+      folded.first_seen =
+          folded.rows ? std::min(folded.first_seen, row.first_seen) : row.first_seen;
       folded.last_seen = std::max(folded.last_seen, row.last_seen);
       folded.rows++;
       return;
@@ -220,8 +222,8 @@ Result<void> JsonExport::check_existing() {
   scan_options.our_id = options_.info.tag;
   auto scanned = scan_output_file(options_.path, scan_options);
   if (!scanned)
-    return Error{scanned.error().message() + " (fix it, or move it aside to start a new file)", 0,
-                 {}};
+    return Error{
+        scanned.error().message() + " (fix it, or move it aside to start a new file)", 0, {}};
   others_.clear();
   for (ScannedSource& other : scanned->others)
     others_.emplace_back(std::move(other.id), std::move(other.text));
@@ -325,10 +327,9 @@ Result<void> JsonExport::render(int fd, int64_t now, const LedgerInfo& info, uin
   for (uint8_t id = NETACCT_BUCKET_FIRST; id <= NETACCT_BUCKET_LAST; id++)
     buckets[bucket_name(id)] = counters_json(totals->buckets[id]);
   const BucketCounters& b = totals->buckets;
-  uint64_t flows_dropped = b[NETACCT_BUCKET_OVERFLOW_V4].rx_packets +
-                           b[NETACCT_BUCKET_OVERFLOW_V4].tx_packets +
-                           b[NETACCT_BUCKET_OVERFLOW_V6].rx_packets +
-                           b[NETACCT_BUCKET_OVERFLOW_V6].tx_packets;
+  uint64_t flows_dropped =
+      b[NETACCT_BUCKET_OVERFLOW_V4].rx_packets + b[NETACCT_BUCKET_OVERFLOW_V4].tx_packets +
+      b[NETACCT_BUCKET_OVERFLOW_V6].rx_packets + b[NETACCT_BUCKET_OVERFLOW_V6].tx_packets;
   netacct_counters total = totals->flow_total();
 
   json::object metadata{
@@ -363,8 +364,8 @@ Result<void> JsonExport::render(int fd, int64_t now, const LedgerInfo& info, uin
       {"total_packets", total.rx_packets + total.tx_packets},
       {"unique_source_ips", locals.value()},
       {"unique_destination_ips", remotes.value()},
-      {"whitelisted_bytes", b[NETACCT_BUCKET_WHITELISTED].rx_bytes +
-                                b[NETACCT_BUCKET_WHITELISTED].tx_bytes},
+      {"whitelisted_bytes",
+       b[NETACCT_BUCKET_WHITELISTED].rx_bytes + b[NETACCT_BUCKET_WHITELISTED].tx_bytes},
       {"flows_dropped", flows_dropped},
   };
   json::object header{
@@ -373,8 +374,8 @@ Result<void> JsonExport::render(int fd, int64_t now, const LedgerInfo& info, uin
       {"summary", std::move(summary)},
       {"protocol_breakdown", std::move(protocols)},
       {"buckets", std::move(buckets)},
-      {"whitelist_info", whitelist_info.is_null() ? json::value(json::object{{"enabled", false}})
-                                                  : whitelist_info},
+      {"whitelist_info",
+       whitelist_info.is_null() ? json::value(json::object{{"enabled", false}}) : whitelist_info},
   };
   std::string ours = pretty_json(header, 2);
   ours.erase(ours.rfind('}'));
@@ -437,9 +438,10 @@ Result<ExportReport> JsonExport::write(int64_t now) {
   if (state->has_file && !ours.value()) {
     if (auto rotated = store_.rotate(now, "rotated"); !rotated) return rotated.error();
     report.rotated = true;
-    NA_INFO("output %s was rotated: it holds the period up to the last export; a new period "
-            "starts with what was counted since",
-            options_.path.c_str());
+    NA_INFO(
+        "output %s was rotated: it holds the period up to the last export; a new period "
+        "starts with what was counted since",
+        options_.path.c_str());
     state = store_.queries().export_state();
     if (!state) return state.error();
     info = store_.queries().info();

@@ -8,10 +8,15 @@
 
 namespace netacct {
 
-int64_t system_clock_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t system_clock_seconds() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
 Ledger::Ledger(CounterSource& source, LedgerStore& store, Clock clock, FailPoints failpoints)
-    : source_(source), store_(store), clock_(std::move(clock)), failpoints_(std::move(failpoints)) {}
+    : source_(source),
+      store_(store),
+      clock_(std::move(clock)),
+      failpoints_(std::move(failpoints)) {}
 
 Result<bool> Ledger::committed(const SourceState& state) {
   auto binding = store_.binding();
@@ -45,7 +50,8 @@ Result<Harvest> Ledger::recover() {
   } else {
     NA_INFO("completing interrupted harvest %llu (%zu flows)",
             static_cast<unsigned long long>(state->generation), delta->flows.size());
-    if (auto commit = store_.commit({state->instance, state->generation}, delta.value(), result.when);
+    if (auto commit =
+            store_.commit({state->instance, state->generation}, delta.value(), result.when);
         !commit)
       return commit.error();
   }

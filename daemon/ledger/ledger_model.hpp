@@ -80,9 +80,7 @@ struct FileIdentity {
             static_cast<int64_t>(st.st_size),
             static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
   }
-  bool same_inode(const FileIdentity& other) const {
-    return dev == other.dev && ino == other.ino;
-  }
+  bool same_inode(const FileIdentity& other) const { return dev == other.dev && ino == other.ino; }
   bool operator==(const FileIdentity& other) const {
     return same_inode(other) && size == other.size && mtime_ns == other.mtime_ns;
   }
@@ -90,12 +88,12 @@ struct FileIdentity {
 
 // Where the JSON export stands (see json_export.hpp for the protocol).
 struct ExportState {
-  uint64_t seq = 0;            // exports completed, over the ledger's life
-  bool has_file = false;       // `file` is the last export in place (this period)
+  uint64_t seq = 0;       // exports completed, over the ledger's life
+  bool has_file = false;  // `file` is the last export in place (this period)
   FileIdentity file;
-  int64_t written = 0;         // unix seconds of the last completed export
-  uint64_t pending_seq = 0;    // an export renamed or about to be; 0 = none
-  FileIdentity pending;        // its temporary file (same inode after the rename)
+  int64_t written = 0;       // unix seconds of the last completed export
+  uint64_t pending_seq = 0;  // an export renamed or about to be; 0 = none
+  FileIdentity pending;      // its temporary file (same inode after the rename)
 };
 
 }  // namespace netacct

@@ -201,7 +201,8 @@ class Handler {
 
   bool finish_row(json::value& value, ec_t& ec) {
     entry_rows_++;
-    if (!value.is_object()) return fail(Error{path_ + ": traffic_data rows must be objects", 0, {}}, ec);
+    if (!value.is_object())
+      return fail(Error{path_ + ": traffic_data rows must be objects", 0, {}}, ec);
     if (current_is_ours()) {
       if (!options_.on_our_row) return true;
       auto done = deliver_row(value.get_object(), entry_rows_ - 1);
@@ -236,9 +237,10 @@ class Handler {
     out.local = local;
     out.remote = remote;
     out.protocol = static_cast<uint8_t>(number);
-    for (auto [field, slot] :
-         {std::pair{"rx_bytes", &out.counters.rx_bytes}, {"rx_packets", &out.counters.rx_packets},
-          {"tx_bytes", &out.counters.tx_bytes}, {"tx_packets", &out.counters.tx_packets}}) {
+    for (auto [field, slot] : {std::pair{"rx_bytes", &out.counters.rx_bytes},
+                               {"rx_packets", &out.counters.rx_packets},
+                               {"tx_bytes", &out.counters.tx_bytes},
+                               {"tx_packets", &out.counters.tx_packets}}) {
       auto value = row_number(row, field, where);
       if (!value) return value.error();
       *slot = value.value();
@@ -279,7 +281,8 @@ class Handler {
     return true;
   }
 
-  static std::string render_entry(const json::object& header, const std::vector<std::string>& rows) {
+  static std::string render_entry(const json::object& header,
+                                  const std::vector<std::string>& rows) {
     std::string text = pretty_json(header, 2);
     text.erase(text.rfind('}'));
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
@@ -381,8 +384,10 @@ Result<BucketCounters> buckets_of(const boost::json::object& header, const std::
       return Error{file + ": buckets." + bucket_name(id) + " must be an object", 0, {}};
     std::string where = file + ": buckets." + bucket_name(id) + ".";
     netacct_counters& c = buckets[id];
-    for (auto [field, slot] : {std::pair{"rx_bytes", &c.rx_bytes}, {"rx_packets", &c.rx_packets},
-                               {"tx_bytes", &c.tx_bytes}, {"tx_packets", &c.tx_packets}}) {
+    for (auto [field, slot] : {std::pair{"rx_bytes", &c.rx_bytes},
+                               {"rx_packets", &c.rx_packets},
+                               {"tx_bytes", &c.tx_bytes},
+                               {"tx_packets", &c.tx_packets}}) {
       auto value = row_number(bucket->get_object(), field, where);
       if (!value) return value.error();
       *slot = value.value();

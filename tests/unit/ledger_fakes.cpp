@@ -98,6 +98,8 @@ TempDir::TempDir() {
   path_ = templ;
 }
 
-TempDir::~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+TempDir::~TempDir() {
+  std::system(("rm -rf '" + path_ + "'").c_str());
+}
 
 }  // namespace netacct::test

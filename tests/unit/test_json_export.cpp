@@ -26,7 +26,9 @@ namespace json = boost::json;
 namespace {
 
 int64_t g_now = 1750000000;
-int64_t test_clock() { return g_now; }
+int64_t test_clock() {
+  return g_now;
+}
 
 struct Setup {
   TempDir dir;
@@ -130,9 +132,9 @@ TEST_CASE("export: the seed's schema with exact rows, summary and buckets") {
   CHECK(meta.at("export_seq").to_number<uint64_t>() == 1);
   CHECK(meta.at("timestamp_utc").as_string().ends_with("Z"));
   const json::object& row = src.at("traffic_data").as_array().at(0).as_object();
-  for (const char* field : {"source_ip", "destination_ip", "protocol", "rx_bytes", "tx_bytes",
-                            "total_bytes", "rx_packets", "tx_packets", "first_seen",
-                            "last_updated"})
+  for (const char* field :
+       {"source_ip", "destination_ip", "protocol", "rx_bytes", "tx_bytes", "total_bytes",
+        "rx_packets", "tx_packets", "first_seen", "last_updated"})
     CHECK_MESSAGE(row.contains(field), field);
 }
 

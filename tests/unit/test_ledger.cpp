@@ -19,9 +19,9 @@ using namespace netacct::test;
 
 namespace {
 
-constexpr HarvestStep kAllSteps[] = {HarvestStep::AfterMeta,    HarvestStep::AfterSwap,
-                                     HarvestStep::MidRead,      HarvestStep::BeforeCommit,
-                                     HarvestStep::AfterCommit,  HarvestStep::MidClear,
+constexpr HarvestStep kAllSteps[] = {HarvestStep::AfterMeta,   HarvestStep::AfterSwap,
+                                     HarvestStep::MidRead,     HarvestStep::BeforeCommit,
+                                     HarvestStep::AfterCommit, HarvestStep::MidClear,
                                      HarvestStep::BeforeIdle};
 
 using FlowMap = std::unordered_map<netacct_flow_key, netacct_counters, FlowKeyHash>;
@@ -110,7 +110,9 @@ void require_exact(StoreUnderTest& under, const FakeCounterSource& source) {
   for (size_t i = 0; i < buckets.size(); i++) CHECK(buckets[i] == source.bucket_truth[i]);
 }
 
-int64_t fixed_clock() { return 1750000000; }
+int64_t fixed_clock() {
+  return 1750000000;
+}
 
 }  // namespace
 
