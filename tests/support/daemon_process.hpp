@@ -38,6 +38,8 @@ class DaemonProcess {
   // the test's pins, stay as they are).
   void start(const std::vector<std::string>& args, const std::string& log_path,
              const std::string& netns = "");
+  // Runs this binary instead of $BUILD/bin/netacctd (a sanitizer build).
+  void set_binary(const std::string& path) { binary_ = path; }
   // An environment variable for the next start (e.g. NETACCT_FAILPOINT).
   void set_env(const std::string& name, const std::string& value);
   void signal(int signum);
@@ -52,6 +54,7 @@ class DaemonProcess {
   void reaped(int status);
   pid_t pid_ = -1;
   int exit_signal_ = 0;
+  std::string binary_;
   std::vector<std::pair<std::string, std::string>> env_;
 };
 

@@ -5,16 +5,20 @@
 // rate and the flow buffers' kernel memory. It prints; it asserts nothing.
 //
 // Usage: netacct-bench [rounds]   (default 5; each figure is the median)
-// The last line is machine-readable: "bench: name=value ...".
+//        netacct-bench --daemon    only the daemon's ledger and export figures
+// Two machine-readable lines: "bench-daemon: name=value ..." and, last,
+// "bench: name=value ...".
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include "bench_common.hpp"
+#include "bench_daemon.hpp"
 #include "bench_harvest.hpp"
 #include "bench_memory.hpp"
 #include "bench_packets.hpp"
@@ -135,14 +139,58 @@ void print_last_line(const PacketFigures& p, const PercpuFigures& c, const Harve
               c.xdp_1flow, c.xdp_64k, c.xdp_64k_r1);
 }
 
+// One figure beside its goal: "<= goal" (at most) or ">= goal" (at least).
+void print_goal(const char* name, double value, const char* unit, double goal, bool at_most) {
+  bool met = at_most ? value <= goal : value >= goal;
+  std::printf("  %-46s %12.1f %-7s %s %-10.0f %s\n", name, value, unit, at_most ? "<=" : ">=", goal,
+              met ? "met" : "MISSED");
+}
+
+void print_daemon(const DaemonFigures& d) {
+  std::printf(
+      "\nnetacctd user space: ledger commit (SQLite) + JSON export, as Instance::harvest runs "
+      "them,\nfed by a synthetic counter source (kernel drain excluded: see the harvest rows)\n");
+  std::printf("  65,536 remotes in history, idle intervals:\n");
+  print_goal("CPU per idle harvest", d.idle_harvest_cpu_ms, "ms", 10, true);
+  print_goal("bytes written per idle harvest", d.idle_harvest_write_bytes, "B", 1000000, true);
+  print_goal("peak RSS (VmHWM)", d.idle_hwm_mib, "MiB", 32, true);
+  std::printf("  1,000,000 remotes in history, 65,536 new or changed flows per harvest:\n");
+  print_goal("harvest: commit of the delta", d.commit_ms, "ms", 250, true);
+  print_goal("JSON export of the whole period", d.export_ms, "ms", 0, false);
+  print_goal("harvest that also exports (commit + export)", d.harvest_user_ms, "ms", 250, true);
+  print_goal("JSON export rate", d.export_rows_per_s, "rows/s", 1000000, false);
+  print_goal("RSS growth over one export", d.export_rss_growth_mib, "MiB", 1, true);
+  print_goal("start-up over that ledger", d.startup_ms, "ms", 1000, true);
+  print_goal("peak RSS (VmHWM)", d.hwm_mib, "MiB", 64, true);
+  std::printf(
+      "  (building the 1,000,000-remote history took %.1f s; an export rewrites the whole\n"
+      "   period, so with a large period set --json-interval above the harvest interval)\n",
+      d.history_build_s);
+  std::printf(
+      "bench-daemon: idle_harvest_cpu_ms=%.2f idle_harvest_write_bytes=%.0f idle_hwm_mib=%.1f "
+      "commit_ms=%.1f export_ms=%.1f harvest_user_ms=%.1f export_rows_per_s=%.0f "
+      "export_rss_growth_mib=%.1f startup_ms=%.1f hwm_mib=%.1f\n",
+      d.idle_harvest_cpu_ms, d.idle_harvest_write_bytes, d.idle_hwm_mib, d.commit_ms, d.export_ms,
+      d.harvest_user_ms, d.export_rows_per_s, d.export_rss_growth_mib, d.startup_ms, d.hwm_mib);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
-  if (rounds < 1) rounds = 5;
+  if (argc > 2 && std::string(argv[1]) == "--daemon-scenario") return run_daemon_scenario(argv[2]);
   // Unbuffered progress lines: a slow step is visible while it runs.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  bool daemon_only = argc > 1 && std::string(argv[1]) == "--daemon";
+  int rounds = argc > 1 && !daemon_only ? std::atoi(argv[1]) : 5;
+  if (rounds < 1) rounds = 5;
   try {
+    // First, before this process holds maps and buffers: each scenario is
+    // a fresh child whose peak RSS is its own.
+    DaemonFigures daemon = measure_daemon(std::filesystem::read_symlink("/proc/self/exe"));
+    if (daemon_only) {
+      print_daemon(daemon);
+      return 0;
+    }
     struct utsname uts {};
     uname(&uts);
     std::printf("netacct-bench: kernel %s, %d possible CPUs\n\n", uts.release,
@@ -164,6 +212,7 @@ int main(int argc, char** argv) {
     print_memory(memory, harvest.flow_buffer_memlock_1m);
     std::printf("    (the per-CPU build's own flow buffer here: %.1f MiB)\n",
                 mib(percpu.flow_buffer_memlock));
+    print_daemon(daemon);
     print_last_line(packets, percpu, harvest, memory);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netacct-bench: %s\n", e.what());
