@@ -23,12 +23,12 @@ namespace {
 
 std::vector<std::string> daemon_args(const Topology& topo, const std::string& tag,
                                      const std::string& output) {
-  return {"--namespace", topo.a().netns, "--tag", tag, "--interval", "0.1",
-          "--debug",     topo.a().ifname, output};
+  return {"--namespace", topo.a().netns, "--tag",         tag,   "--interval",
+          "0.1",         "--debug",      topo.a().ifname, output};
 }
 
-UdpSpec paced(const Endpoint& from, const Endpoint& to, const std::string& address,
-              uint32_t count, uint16_t port) {
+UdpSpec paced(const Endpoint& from, const Endpoint& to, const std::string& address, uint32_t count,
+              uint16_t port) {
   UdpSpec spec;
   spec.from_netns = from.netns;
   spec.to_netns = to.netns;
@@ -59,7 +59,7 @@ TEST_CASE("daemon: a crash at every harvest step (failpoints) during traffic is 
   TagGuard tag("fp");
   std::string dir = make_temp_dir("netacct-fp");
   std::string output = dir + "/out.json", log = dir + "/daemon.log";
-  const std::vector<std::string> steps = {"after-meta",    "after-swap", "mid-read",
+  const std::vector<std::string> steps = {"after-meta",    "after-swap",   "mid-read",
                                           "before-commit", "after-commit", "mid-clear",
                                           "before-idle"};
   size_t next = 0;

@@ -26,7 +26,8 @@ namespace {
 
 void storm(const std::string& flavour) {
   const char* build = std::getenv("BUILD");
-  std::string binary = std::string(build && *build ? build : "build") + "-" + flavour + "/bin/netacctd";
+  std::string binary =
+      std::string(build && *build ? build : "build") + "-" + flavour + "/bin/netacctd";
   INFO("binary " << binary << " (built by `make sanitized`)");
   REQUIRE(std::filesystem::exists(binary));
 
@@ -79,7 +80,8 @@ void storm(const std::string& flavour) {
   CHECK(errors.find("runtime error") == std::string::npos);
 
   // Every line of every log file is one whole line of ours.
-  const std::regex line_shape(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] (debug|info|warn|error): .*$)");
+  const std::regex line_shape(
+      R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] (debug|info|warn|error): .*$)");
   size_t lines = 0, harvest_lines = 0, broken = 0;
   for (int i = 0; i <= rotations; i++) {
     std::ifstream in(i == 0 ? log : log + "." + std::to_string(i));
@@ -105,6 +107,10 @@ void storm(const std::string& flavour) {
 
 }  // namespace
 
-TEST_CASE("sanitizers: SIGUSR1 storm while harvests log, under TSan") { storm("tsan"); }
+TEST_CASE("sanitizers: SIGUSR1 storm while harvests log, under TSan") {
+  storm("tsan");
+}
 
-TEST_CASE("sanitizers: SIGUSR1 storm while harvests log, under ASan + UBSan") { storm("asan"); }
+TEST_CASE("sanitizers: SIGUSR1 storm while harvests log, under ASan + UBSan") {
+  storm("asan");
+}

@@ -75,8 +75,7 @@ netacct_flow_key remote_key(uint32_t i) {
 }
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double cpu_s() {
@@ -160,7 +159,9 @@ struct ScratchDir {
   std::string path;
 };
 
-void print(const char* key, double value) { std::printf("%s=%.6f\n", key, value); }
+void print(const char* key, double value) {
+  std::printf("%s=%.6f\n", key, value);
+}
 
 int scenario_idle() {
   constexpr uint32_t kRemotes = 65536, kIdle = 20;

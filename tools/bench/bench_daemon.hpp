@@ -16,14 +16,14 @@ struct DaemonFigures {
   double idle_harvest_write_bytes = 0;
   double idle_hwm_mib = 0;
   // 1,000,000 remotes in history, 65,536 new or changed flows per harvest.
-  double commit_ms = 0;                // Ledger::harvest: read delta + one transaction
-  double export_ms = 0;                // one JSON export of the period
+  double commit_ms = 0;  // Ledger::harvest: read delta + one transaction
+  double export_ms = 0;  // one JSON export of the period
   double export_rows_per_s = 0;
-  double export_rss_growth_mib = 0;    // VmRSS after the export minus before
-  double harvest_user_ms = 0;          // commit + export, when a harvest also exports
-  double startup_ms = 0;               // open ledger + export state + recover + metrics seed
+  double export_rss_growth_mib = 0;  // VmRSS after the export minus before
+  double harvest_user_ms = 0;        // commit + export, when a harvest also exports
+  double startup_ms = 0;             // open ledger + export state + recover + metrics seed
   double hwm_mib = 0;
-  double history_build_s = 0;          // informational: building the 1M history
+  double history_build_s = 0;  // informational: building the 1M history
 };
 
 // Runs both scenarios as child processes of this binary.
