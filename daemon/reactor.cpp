@@ -162,6 +162,7 @@ void Reactor::on_signal(int signum) {
   switch (signum) {
     case SIGTERM:
     case SIGINT:
+      if (console_) console_->close();  // the stop and final lines go to the normal screen
       NA_INFO("%s: final harvest, then exit (programs stay attached%s)",
               signum == SIGTERM ? "SIGTERM" : "SIGINT",
               options_.cleanup_on_exit ? "; --cleanup-on-exit removes them" : "");
@@ -220,13 +221,13 @@ int Reactor::run() {
     if (instance_.whitelist()) metrics_->on_whitelist(*instance_.whitelist());
     observers_.push_back(metrics_.get());
   }
-  if (options_.console) {
+  if (options_.console == ConsoleMode::Live || options_.console == ConsoleMode::Plain) {
     ConsoleContext context;
     context.interface = options_.interface;
     context.netns = options_.netns;
     context.output_path = options_.output_file;
     context.ledger_path = options_.ledger_file;
-    console_ = std::make_unique<Console>(stdout, context);
+    console_ = std::make_unique<Console>(stdout, context, options_.console == ConsoleMode::Live);
     observers_.push_back(console_.get());
   }
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 
 namespace netacct::log {
 namespace {
@@ -22,6 +23,8 @@ struct State {
   std::atomic<int> fd{STDERR_FILENO};
   std::string tag;   // set before any other thread starts
   std::string path;  // "" while logging to stderr
+  std::atomic<LineSink*> sink{nullptr};
+  std::mutex sink_mutex;  // held while a sink runs, and to change it
 };
 
 State& state() {
@@ -57,8 +60,15 @@ void emit(char* line, size_t length, size_t capacity) {
   // add ours (the buffer keeps one byte for it).
   if (length >= capacity) length = capacity - 1;
   while (length > 0 && line[length - 1] == '\n') length--;
-  line[length++] = '\n';
   int fd = state().fd.load(std::memory_order_acquire);
+  if (state().sink.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(state().sink_mutex);
+    if (LineSink* sink = state().sink.load(); sink) {
+      sink->line(line, length);
+      if (fd == STDERR_FILENO) return;
+    }
+  }
+  line[length++] = '\n';
   // One write on an O_APPEND descriptor: lines from threads never mix. A
   // short write (a full disk) has nowhere better to be reported.
   ssize_t written = ::write(fd, line, length);
@@ -72,6 +82,11 @@ Result<int> open_append(const std::string& path) {
 }
 
 }  // namespace
+
+void set_sink(LineSink* sink) {
+  std::lock_guard<std::mutex> lock(state().sink_mutex);
+  state().sink.store(sink, std::memory_order_release);
+}
 
 void set_level(Level level) {
   state().level.store(static_cast<int>(level));

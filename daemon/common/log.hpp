@@ -28,6 +28,17 @@ Result<void> open_file(const std::string& path);
 // Reopens the file given to open_file (logrotate's SIGUSR1); no-op for stderr.
 Result<void> reopen();
 
+// A screen owner (the live console) takes the lines that would go to
+// stderr, so they do not scribble over it; lines to a log file still go to
+// the file. After set_sink(nullptr) returns, no thread is inside the old
+// sink, so its owner may be destroyed.
+class LineSink {
+ public:
+  virtual ~LineSink() = default;
+  virtual void line(const char* text, size_t length) = 0;  // without the newline
+};
+void set_sink(LineSink* sink);
+
 void write(Level level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 // Writes an already formatted message (libbpf's printer uses it).
 void write_message(Level level, const char* message);

@@ -34,7 +34,11 @@ Options:
   -n, --namespace NS    IFACE lives in network namespace NS (name or path)
   -t, --tag TAG         instance tag [a-z0-9_-]{1,32} (default: from NS and IFACE)
   -i, --interval S      harvest interval in seconds (default 5)
-  -d, --debug[=libbpf]  debug logging and the live table (=libbpf: also libbpf's loader detail)
+  -d, --debug[=libbpf]  debug logging (=libbpf: also libbpf's loader detail); the table too
+      --console=MODE    the table of each interval: live (redrawn in place, on a terminal),
+                        plain (scrolling), off; default: live on a terminal, plain with
+                        --debug, else off
+      --no-console      the same as --console=off
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
       --max-flows N     flow capacity (default 65536)
       --max-whitelist N whitelist prefixes (default 16384)
@@ -283,7 +287,9 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kStateDir,
     kLedger,
     kJsonInterval,
-    kJsonMaxIdleDays
+    kJsonMaxIdleDays,
+    kConsole,
+    kNoConsole
   };
   static const option long_options[] = {
       {"xdp", no_argument, nullptr, 'x'},
@@ -309,6 +315,8 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"ledger", required_argument, nullptr, kLedger},
       {"json-interval", required_argument, nullptr, kJsonInterval},
       {"json-max-idle-days", required_argument, nullptr, kJsonMaxIdleDays},
+      {"console", required_argument, nullptr, kConsole},
+      {"no-console", no_argument, nullptr, kNoConsole},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -349,6 +357,19 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
         opts.debug = true;
         opts.debug_libbpf = value == "libbpf";
         break;
+      case kConsole:
+        if (value == "live")
+          opts.console = ConsoleMode::Live;
+        else if (value == "plain")
+          opts.console = ConsoleMode::Plain;
+        else if (value == "off")
+          opts.console = ConsoleMode::Off;
+        else if (value == "auto")
+          opts.console = ConsoleMode::Auto;
+        else
+          return Error{"--console=" + value + ": expected live, plain, off or auto", 0, {}};
+        break;
+      case kNoConsole: opts.console = ConsoleMode::Off; break;
       case kStateDir: opts.state_dir = value; break;
       case kLedger: opts.ledger_file = value; break;
       case kJsonInterval: {
@@ -438,7 +459,10 @@ Result<void> finalize_options(DaemonOptions& opts) {
     opts.ledger_file = resolve_path(opts.ledger_file, opts.state_dir);
   if (!opts.whitelist_file.empty())
     opts.whitelist_file = resolve_path(opts.whitelist_file, opts.config_dir);
-  opts.console = opts.debug || ::isatty(STDOUT_FILENO);
+  if (opts.console == ConsoleMode::Auto)
+    opts.console = ::isatty(STDOUT_FILENO) ? ConsoleMode::Live
+                   : opts.debug            ? ConsoleMode::Plain
+                                           : ConsoleMode::Off;
   return ok();
 }
 

@@ -18,6 +18,8 @@ namespace netacct {
 
 enum class Action { Run, Help, Version, ListAll, CreateExamples };
 
+enum class ConsoleMode { Auto, Live, Plain, Off };
+
 struct DaemonOptions {
   Action action = Action::Run;
   std::string interface;
@@ -37,7 +39,9 @@ struct DaemonOptions {
   bool debug = false;
   bool debug_libbpf = false;  // --debug=libbpf: libbpf's loader detail too
   bool cleanup_on_exit = false;
-  bool console = false;  // print the table each interval (--debug or a terminal)
+  // --console: the table of each interval. Auto: live on a terminal, plain
+  // with --debug otherwise, else off. finalize() resolves Auto.
+  ConsoleMode console = ConsoleMode::Auto;
   double interval = 5.0;
   double json_interval = 0;         // 0 = the harvest interval
   uint32_t json_max_idle_days = 0;  // 0 = no folding

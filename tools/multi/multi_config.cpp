@@ -111,7 +111,8 @@ Result<Instance> load_instance(const json::value& value, size_t index, const std
   if (auto finalized = finalize_options(opts); !finalized)
     return config_error(instance.label + ": " + finalized.error().message());
   if (!had_tag) instance.label += " (tag '" + opts.tag + "')";
-  opts.console = false;  // children's stdout is not shown; the summary replaces their tables
+  opts.console =
+      ConsoleMode::Off;  // children's stdout is not shown; the summary replaces their tables
 
   if (auto checked = check_writable(instance.label, "output_file", opts.output_file); !checked)
     return checked.error();
