@@ -1,13 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "metrics_service.hpp"
 
+#include <cerrno>
 #include <cstdlib>
 
 #include "../common/log.hpp"
+#include "../common/proc_info.hpp"
 #include "../common/version.hpp"
 #include "../ledger/ledger_reader.hpp"
 
 namespace netacct {
+namespace {
+
+// Ports after the default one tried when it is taken.
+constexpr int kFallbackPorts = 16;
+
+uint16_t port_of(const std::string& address) {
+  auto colon = address.rfind(':');
+  return colon == std::string::npos ? 0
+                                    : static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1));
+}
+
+std::string with_port(const std::string& address, int port) {
+  return address.substr(0, address.rfind(':') + 1) + std::to_string(port);
+}
+
+}  // namespace
 
 MetricsService::MetricsService(MetricsIdentity identity, std::unique_ptr<HttpServer> server,
                                std::string warning)
@@ -21,15 +39,39 @@ Result<std::unique_ptr<MetricsService>> MetricsService::create(const DaemonOptio
   identity.netns = options.netns;
   identity.version = kVersion;
   identity.top_flows = options.metrics_top_flows;
-  std::string warning;
+  std::string warning, notice;
   auto server = HttpServer::bind_listener(options.metrics_listen);
-  if (!server) {
-    if (options.metrics_listen_set) return server.error();
+  if (!server && options.metrics_listen_set) {
+    if (server.error().err == EADDRINUSE)
+      if (std::string holder = describe_listener(port_of(options.metrics_listen)); !holder.empty())
+        return Error{server.error().message() + ": held by " + holder, 0, {}};
+    return server.error();
+  }
+  if (!server && server.error().err == EADDRINUSE) {
+    // The default port is taken (typically by another netacctd): never run
+    // silently without metrics; take the next free port and say whose the
+    // default one is.
+    std::string holder = describe_listener(port_of(options.metrics_listen));
+    std::string taken =
+        options.metrics_listen + " is taken" + (holder.empty() ? std::string() : " by " + holder);
+    for (int step = 1; step <= kFallbackPorts && !server; step++) {
+      std::string next = with_port(options.metrics_listen, port_of(options.metrics_listen) + step);
+      server = HttpServer::bind_listener(next);
+    }
+    if (server)
+      notice = taken + "; serving metrics on " + server.value()->address() +
+               " instead (set --metrics-listen to choose)";
+    else
+      warning = taken + ", and the next " + std::to_string(kFallbackPorts) +
+                " ports too; metrics are off (set --metrics-listen, or --no-metrics)";
+  } else if (!server) {
     warning = server.error().message() +
               "; metrics are off (set --metrics-listen to another address, or --no-metrics)";
   }
-  return std::unique_ptr<MetricsService>(new MetricsService(
+  auto service = std::unique_ptr<MetricsService>(new MetricsService(
       std::move(identity), server ? std::move(server.value()) : nullptr, std::move(warning)));
+  service->notice_ = std::move(notice);
+  return service;
 }
 
 Result<void> MetricsService::seed(const std::string& ledger_path, uint32_t flow_capacity) {
@@ -72,7 +114,9 @@ void MetricsService::start(uv_loop_t* loop) {
     return;
   }
   publish();
-  NA_INFO("metrics on http://%s/metrics", server_->address().c_str());
+  if (!notice_.empty()) NA_WARN("%s", notice_.c_str());
+  NA_INFO("metrics on http://%s/metrics in %s", server_->address().c_str(),
+          describe_own_netns().c_str());
 }
 
 void MetricsService::on_harvest(const HarvestReport& report) {

@@ -47,6 +47,7 @@ class MetricsService final : public HarvestObserver {
   MetricsModel model_;
   std::unique_ptr<HttpServer> server_;
   std::string warning_;
+  std::string notice_;  // the default port was taken: which one we took instead
 };
 
 }  // namespace netacct

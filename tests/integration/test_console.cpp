@@ -50,13 +50,13 @@ TEST_CASE("console: redraws in place on a terminal, shows rates, restores the sc
   char resolved[PATH_MAX];
   REQUIRE(::realpath(netacctd_path().c_str(), resolved) != nullptr);
   std::string command = "echo BEFORE-NETACCT; " + std::string(resolved) + " --namespace " +
-                        topo.a().netns + " --tag " + tag.tag() + " --interval 0.5 --no-metrics --ledger " +
-                        dir + "/l.db " + topo.a().ifname + " " + dir +
-                        "/out.json; echo EXITED rc=$?; sleep 60";
+                        topo.a().netns + " --tag " + tag.tag() +
+                        " --interval 0.5 --no-metrics --ledger " + dir + "/l.db " +
+                        topo.a().ifname + " " + dir + "/out.json; echo EXITED rc=$?; sleep 60";
   TmuxServer tmux;
   REQUIRE(run(tmux.tmux("new-session -d -s console -x 150 -y 45 '" + command + "'")) == 0);
-  REQUIRE(wait_until([&] { return tmux.capture().find("Traffic in the last") != std::string::npos; },
-                     15000));
+  REQUIRE(wait_until(
+      [&] { return tmux.capture().find("Traffic in the last") != std::string::npos; }, 15000));
 
   UdpSpec spec;
   spec.from_netns = topo.b().netns;
@@ -68,10 +68,13 @@ TEST_CASE("console: redraws in place on a terminal, shows rates, restores the sc
   spec.pause = std::chrono::milliseconds(2);
   spec.port = 40501;
   std::string during;
-  UdpResult result = udp_transfer(spec, [&] {
-    std::string screen = tmux.capture();
-    if (screen.find(topo.b().ipv4) != std::string::npos) during = screen;
-  }, std::chrono::milliseconds(200));
+  UdpResult result = udp_transfer(
+      spec,
+      [&] {
+        std::string screen = tmux.capture();
+        if (screen.find(topo.b().ipv4) != std::string::npos) during = screen;
+      },
+      std::chrono::milliseconds(200));
   REQUIRE(result.received == spec.count);
   INFO("screen while traffic flowed:\n" << during);
   REQUIRE_FALSE(during.empty());
@@ -92,7 +95,8 @@ TEST_CASE("console: redraws in place on a terminal, shows rates, restores the sc
   // Ctrl+C: the screen comes back with the shell's line, the stop lines
   // follow, and the daemon exits 0.
   REQUIRE(run(tmux.tmux("send-keys -t console C-c")) == 0);
-  REQUIRE(wait_until([&] { return tmux.capture().find("EXITED rc=") != std::string::npos; }, 20000));
+  REQUIRE(
+      wait_until([&] { return tmux.capture().find("EXITED rc=") != std::string::npos; }, 20000));
   std::string after = tmux.capture();
   INFO("screen after Ctrl+C:\n" << after);
   CHECK(after.find("BEFORE-NETACCT") != std::string::npos);

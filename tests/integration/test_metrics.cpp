@@ -140,8 +140,32 @@ TEST_CASE("metrics: promtool accepts the output; the dashboard's names all exist
   std::string said = read_text(second_log);
   INFO(said);
   CHECK(said.find("127.0.0.1:9464") != std::string::npos);
+  CHECK(said.find("held by netacctd (tag " + tag.tag()) != std::string::npos);
   struct stat st {};
   CHECK(::stat(other.pin_path().c_str(), &st) != 0);
+
+  // Without --metrics-listen a taken default port is no silent loss: the
+  // next free port serves, and the log says whose the default one is and
+  // in which namespace metrics are. (Another interface: the veth end is
+  // counted by the first daemon.)
+  run_ok("ip netns exec " + topo.a().netns + " ip link add vx0 type veth peer name vx1");
+  run_ok("ip netns exec " + topo.a().netns + " ip link set vx0 up");
+  run_ok("ip netns exec " + topo.a().netns + " ip link set vx1 up");
+  DaemonProcess third;
+  std::string third_log = dir + "/third.log";
+  third.start({"--tag", other.tag(), "vx0", dir + "/third.json"}, third_log, topo.a().netns);
+  CHECK(wait_until(
+      [&] { return read_text(third_log).find("metrics on http://") != std::string::npos; }, 15000));
+  std::string third_said = read_text(third_log);
+  INFO(third_said);
+  CHECK(third_said.find("127.0.0.1:9464 is taken by netacctd (tag " + tag.tag()) !=
+        std::string::npos);
+  CHECK(third_said.find("serving metrics on 127.0.0.1:9465 instead") != std::string::npos);
+  CHECK(third_said.find("metrics on http://127.0.0.1:9465/metrics in network namespace " +
+                        topo.a().netns) != std::string::npos);
+  CHECK(scrape(topo.a().netns, 9465).find("tag=\"" + other.tag() + "\"") != std::string::npos);
+  third.signal(SIGTERM);
+  CHECK(third.wait(15000) == 0);
   RunResult bad = run_netacctd({"--metrics-listen", "nowhere:1", "veth0"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("--metrics-listen") != std::string::npos);
