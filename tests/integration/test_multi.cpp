@@ -8,10 +8,12 @@
 #include <dirent.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "tests/integration/it_common.hpp"
+#include "tests/integration/metrics_common.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -42,10 +45,18 @@ void write_text(const std::string& path, const std::string& text) {
 // the destructor if a failed test leaves it running.
 class Child {
  public:
-  Child(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
+  // With `netns`, the child enters that network namespace first (only the
+  // network namespace: bpffs stays visible), so what it serves on loopback
+  // is the test namespace's, never the host's.
+  Child(const std::vector<std::string>& argv, const std::string& out, const std::string& err,
+        const std::string& netns = "") {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
+      if (!netns.empty()) {
+        int ns = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+        if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
+      }
       int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       if (o >= 0) ::dup2(o, 1);
@@ -160,7 +171,8 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
   write_text(config, "{\"instances\": [\n  " + instance_json(tag_a.tag(), topo.a(), out_a) +
                          ",\n  " + instance_json(tag_b.tag(), topo.b(), out_b) + "\n]}\n");
   std::string log_out = dir + "/multi.out", log_err = dir + "/multi.err";
-  Child multi({bin_path("netacct-multi"), "--json", "--interval", "1", config}, log_out, log_err);
+  Child multi({bin_path("netacct-multi"), "--json", "--interval", "1", config}, log_out, log_err,
+              topo.a().netns);
   INFO("netacct-multi stderr:\n" << read_text(log_err));
 
   bool ready = wait_until(
@@ -172,6 +184,17 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
       20000);
   REQUIRE(ready);
   REQUIRE(multi.running());
+  // Each child serves its own /metrics: 9464 + its index (in A's namespace,
+  // where the supervisor runs).
+  for (auto [port, tag] :
+       {std::pair{uint16_t{9464}, tag_a.tag()}, std::pair{uint16_t{9465}, tag_b.tag()}}) {
+    INFO("port " << port);
+    CHECK(wait_until(
+        [&] {
+          return scrape(topo.a().netns, port).find("tag=\"" + tag + "\"") != std::string::npos;
+        },
+        10000));
+  }
 
   const std::string& a4 = topo.a().ipv4;
   const std::string& b4 = topo.b().ipv4;
@@ -230,6 +253,8 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
   CHECK(rows[1].at("restarts").to_number<int>() == 0);
   CHECK(rows[0].at("state") == "stopped");
   CHECK(rows[1].at("state") == "stopped");
+  CHECK(rows[0].at("metrics") == "127.0.0.1:9464");
+  CHECK(rows[1].at("metrics") == "127.0.0.1:9465");
 
   // --summary-only: each row equals its file, the total equals the sum.
   Ran summary = run_to_end({bin_path("netacct-multi"), "--summary-only", "--json", config}, dir);
@@ -244,6 +269,8 @@ TEST_CASE("multi: two instances, one killed and restarted, files exact, summary 
   for (int i = 0; i < 2; i++) {
     const boost::json::value& row = combined.at("instances").at(static_cast<size_t>(i));
     CHECK(row.at("found") == true);
+    // Stopped, but the programs stay attached and keep counting (by design).
+    CHECK(row.at("state") == "counting");
     for (int k = 0; k < 4; k++) {
       uint64_t in_file = summary_number(*sources[i], file_keys[k]);
       CHECK(row.at(row_keys[k]).to_number<uint64_t>() == in_file);

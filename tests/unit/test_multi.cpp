@@ -37,8 +37,8 @@ std::string instance(const std::string& tag, const std::string& iface,
   return R"({"tag": ")" + tag + R"(", "interface": ")" + iface + R"(")" + extra + "}";
 }
 
-std::string config_of(const std::string& a, const std::string& b) {
-  return "{\"instances\": [\n  " + a + ",\n  " + b + "\n]}\n";
+std::string config_of(const std::string& a, const std::string& b, const std::string& c = "") {
+  return "{\"instances\": [\n  " + a + ",\n  " + b + (c.empty() ? "" : ",\n  " + c) + "\n]}\n";
 }
 
 std::string error_of(const std::string& text, const TempDir& dir) {
@@ -124,6 +124,50 @@ TEST_CASE("multi config: every error is one line naming the instance and the fie
         "multi.json: instances[0]: must be a JSON object");
   CHECK(error_of(R"({"instances": [{"tag": "a", "tag": "b", "interface": "v0"}]})", dir) ==
         "multi.json: key 'instances.tag' appears twice");
+  // Instance 1 would get 9465 from the base; instance 0 asked for it.
+  CHECK(error_of(config_of(instance("a", "v0", R"(, "metrics_listen": "127.0.0.1:9465")"),
+                           instance("b", "v1")),
+                 dir) ==
+        "multi.json: instances[1] (tag 'b'): metrics_listen port 9465 is already used by "
+        "instances[0] (tag 'a')");
+}
+
+TEST_CASE("multi config: each instance gets its own /metrics port from the base") {
+  TempDir dir;
+  ConfigDefaults defaults{dir.path, dir.path};
+  defaults.metrics_base_port = 9600;
+  auto config = parse_multi_config(
+      config_of(instance("a", "v0"), instance("b", "v1", R"(, "metrics_listen": "[::1]:9700")"),
+                instance("c", "v2", R"(, "metrics": false)")),
+      "multi.json", defaults);
+  REQUIRE(config.ok());
+  CHECK(config->instances[0].options.metrics_listen == "127.0.0.1:9600");
+  CHECK(config->instances[0].child_config.find("\"metrics_listen\": \"127.0.0.1:9600\"") !=
+        std::string::npos);
+  CHECK(config->instances[1].options.metrics_listen == "[::1]:9700");
+  CHECK(config->instances[2].child_config.find("metrics_listen") == std::string::npos);
+}
+
+TEST_CASE("multi summary: printed on a change, else at least every summary interval") {
+  SummaryRow row;
+  row.tag = "a";
+  row.state = State::Running;
+  std::vector<SummaryRow> last = {row}, now = {row};
+  CHECK(summary_due(now, {}, 1000, 0, 60000));  // the first time
+  CHECK_FALSE(summary_due(now, last, 30000, 1000, 60000));
+  CHECK(summary_due(now, last, 61000, 1000, 60000));
+  now[0].reading.found = true;
+  now[0].reading.counts.rx_bytes = 1;
+  CHECK(summary_due(now, last, 2000, 1000, 60000));  // counts changed
+  now = last;
+  now[0].restarts = 1;
+  CHECK(summary_due(now, last, 2000, 1000, 60000));
+  now = last;
+  now[0].state = State::Restarting;
+  CHECK(summary_due(now, last, 2000, 1000, 60000));
+  now = last;
+  now[0].reading.updated = "later";  // a new harvest time alone is no change
+  CHECK_FALSE(summary_due(now, last, 2000, 1000, 60000));
 }
 
 TEST_CASE("multi config: an existing whitelist must be valid") {

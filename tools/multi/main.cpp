@@ -36,17 +36,23 @@ const char* kUsage = R"(Usage: netacct-multi [OPTIONS] CONFIG
 Runs one netacctd per instance of CONFIG (the seed's {"instances": [...]}
 format, each instance as for 'netacctd --config'), restarts a crashed one
 with backoff (1 s doubling to 30 s; reset after 60 s of running), and prints
-a combined summary every interval. SIGINT/SIGTERM stop every instance (each
+a combined summary when something changed (and at least every
+--summary-interval). Instance i without its own "metrics_listen" serves
+/metrics on 127.0.0.1:(--metrics-base-port + i). SIGINT/SIGTERM stop every instance (each
 does its final harvest) and exit 0. The whole config is validated first;
 any error is one line and exit status 2.
 
 Options:
   -d, --debug           debug lines here, and --debug for every netacctd
-  -s, --summary-only    print the combined summary of the output files once and exit
+  -s, --summary-only    print the combined summary of the ledgers once and exit
       --create-example  write the example config to CONFIG (default
                         config/multi_accounting_config.json); never overwrites
   -j, --json            summaries as one JSON object per line
-  -i, --interval S      summary interval (default: smallest instance interval, >= 1 s)
+  -i, --interval S      how often the ledgers are read (default: smallest instance interval, >= 1 s)
+      --summary-interval S
+                        print the summary at least this often, also unchanged (default 60)
+      --metrics-base-port P
+                        first port of the instances' /metrics (default 9464)
       --stop-timeout S  how long to wait for instances to stop before SIGKILL (default 20)
       --netacctd PATH   the daemon to run (default: netacctd next to this binary)
       --log-dir DIR     where bare output file names go (default as netacctd)
@@ -67,6 +73,7 @@ struct CliOptions {
   bool create_example = false;
   bool json = false;
   double interval = 0;
+  double summary_interval = 60;
   double stop_timeout = 20;
   std::string netacctd;
   ConfigDefaults defaults;
@@ -120,6 +127,8 @@ int summary_only(const MultiConfig& config, bool json) {
     row.tag = opts.tag;
     row.interface = opts.interface;
     row.netns = opts.netns;
+    row.state = observed_state(opts.tag, opts.pin_base);
+    row.metrics = opts.metrics ? opts.metrics_listen : "off";
     row.reading = readings[i];
     rows.push_back(std::move(row));
   }
@@ -133,7 +142,15 @@ int summary_only(const MultiConfig& config, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  enum { kCreateExample = 1000, kStopTimeout, kNetacctd, kLogDir, kConfigDir };
+  enum {
+    kCreateExample = 1000,
+    kStopTimeout,
+    kNetacctd,
+    kLogDir,
+    kConfigDir,
+    kSummaryInterval,
+    kMetricsBasePort
+  };
   static const option long_options[] = {
       {"debug", no_argument, nullptr, 'd'},
       {"summary-only", no_argument, nullptr, 's'},
@@ -146,6 +163,8 @@ int main(int argc, char** argv) {
       {"config-dir", required_argument, nullptr, kConfigDir},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
+      {"summary-interval", required_argument, nullptr, kSummaryInterval},
+      {"metrics-base-port", required_argument, nullptr, kMetricsBasePort},
       {nullptr, 0, nullptr, 0},
   };
   CliOptions cli;
@@ -168,6 +187,19 @@ int main(int argc, char** argv) {
                              "' must be seconds in 0.1..3600");
         break;
       case kNetacctd: cli.netacctd = optarg; break;
+      case kSummaryInterval:
+        if (!parse_seconds(optarg, 0.1, 86400, cli.summary_interval))
+          return usage_error("--summary-interval: '" + std::string(optarg) +
+                             "' must be seconds in 0.1..86400");
+        break;
+      case kMetricsBasePort: {
+        double port = 0;
+        if (!parse_seconds(optarg, 1, 65000, port) || port != static_cast<int>(port))
+          return usage_error("--metrics-base-port: '" + std::string(optarg) +
+                             "' must be a port in 1..65000");
+        cli.defaults.metrics_base_port = static_cast<int>(port);
+        break;
+      }
       case kLogDir: cli.defaults.log_dir = optarg; break;
       case kConfigDir: cli.defaults.config_dir = optarg; break;
       case 'V': std::printf("netacct-multi %s\n", kVersion); return 0;
@@ -199,7 +231,8 @@ int main(int argc, char** argv) {
   }
   options.debug = cli.debug;
   options.json = cli.json;
-  options.summary_interval = cli.interval;
+  options.poll_interval = cli.interval;
+  options.summary_interval = cli.summary_interval;
   options.stop_timeout_ms = static_cast<uint64_t>(std::llround(cli.stop_timeout * 1000));
   log::set_tag("multi");
   log::set_level(cli.debug ? log::Level::Debug : log::Level::Info);

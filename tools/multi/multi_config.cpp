@@ -125,6 +125,11 @@ Result<Instance> load_instance(const json::value& value, size_t index, const std
   if (auto checked = check_whitelist(instance.label, opts); !checked) return checked.error();
 
   json::object child = object;
+  if (opts.metrics && !object.if_contains("metrics_listen")) {
+    opts.metrics_listen =
+        "127.0.0.1:" + std::to_string(defaults.metrics_base_port + static_cast<int>(index));
+    child["metrics_listen"] = opts.metrics_listen;
+  }
   child["tag"] = opts.tag;
   child["output_file"] = opts.output_file;
   // The supervisor reads the summary from the ledger: both must agree on it.
@@ -134,6 +139,11 @@ Result<Instance> load_instance(const json::value& value, size_t index, const std
   if (!opts.log_file.empty()) child["log_file"] = opts.log_file;
   instance.child_config = pretty_json(child) + "\n";
   return instance;
+}
+
+int listen_port(const std::string& address) {
+  auto colon = address.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
 }
 
 }  // namespace
@@ -169,6 +179,12 @@ Result<MultiConfig> parse_multi_config(const std::string& text, const std::strin
       if (theirs.tag == mine.tag)
         return config_error(instance->label + ": tag '" + mine.tag + "' is already used by " +
                             earlier_name);
+      // Every child serves /metrics in the supervisor's network namespace.
+      if (mine.metrics && theirs.metrics &&
+          listen_port(mine.metrics_listen) == listen_port(theirs.metrics_listen))
+        return config_error(instance->label + ": metrics_listen port " +
+                            std::to_string(listen_port(mine.metrics_listen)) +
+                            " is already used by " + earlier_name + " (tag '" + theirs.tag + "')");
       if (theirs.interface == mine.interface &&
           namespace_identity(theirs.netns) == namespace_identity(mine.netns))
         return config_error(

@@ -35,6 +35,9 @@ struct MultiConfig {
 struct ConfigDefaults {
   std::string log_dir;     // "" = default_log_dir()
   std::string config_dir;  // "" = default_config_dir()
+  // Instance i without its own "metrics_listen" serves /metrics on
+  // 127.0.0.1:(metrics_base_port + i), so children never compete for a port.
+  int metrics_base_port = 9464;
 };
 
 // Reads and validates the whole file; nothing is started when this fails.

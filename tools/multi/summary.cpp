@@ -10,6 +10,7 @@
 #include "daemon/common/time_text.hpp"
 #include "daemon/common/units.hpp"
 #include "daemon/ledger/ledger_reader.hpp"
+#include "pin/pin_dir.hpp"
 
 namespace netacct::multi {
 
@@ -23,8 +24,23 @@ const char* state_name(State state) {
     case State::Restarting: return "restarting";
     case State::Stopping: return "stopping";
     case State::Stopped: return "stopped";
+    case State::Counting: return "counting";
   }
   return "?";
+}
+
+bool summary_due(const std::vector<SummaryRow>& now, const std::vector<SummaryRow>& last,
+                 uint64_t now_ms, uint64_t last_ms, uint64_t every_ms) {
+  if (last.empty() || now.size() != last.size()) return true;
+  for (size_t i = 0; i < now.size(); i++)
+    if (!now[i].same_as(last[i])) return true;
+  return now_ms - last_ms >= every_ms;
+}
+
+State observed_state(const std::string& tag, const std::string& pin_base) {
+  auto dir = pin::PinDir::open_existing(tag, pin_base);
+  if (!dir) return State::Stopped;
+  return dir->held_by_other() ? State::Running : State::Counting;
 }
 
 Counts& Counts::operator+=(const Counts& other) {
@@ -77,18 +93,18 @@ Counts total_of(const std::vector<SummaryRow>& rows) {
 std::string render_table(const std::vector<SummaryRow>& rows, const std::string& title) {
   std::string out;
   char line[512];
-  std::string rule(118, '-');
+  std::string rule(134, '-');
   out += title + "\n" + rule + "\n";
-  const char* format = "%-20s %-12s %-16s %-10s %8s %12s %12s %10s %10s %7s\n";
+  const char* format = "%-20s %-12s %-16s %-10s %8s %-15s %12s %12s %10s %10s %7s\n";
   std::snprintf(line, sizeof line, format, "TAG", "INTERFACE", "NAMESPACE", "STATE", "RESTARTS",
-                "RX BYTES", "TX BYTES", "RX PKTS", "TX PKTS", "FLOWS");
+                "METRICS", "RX BYTES", "TX BYTES", "RX PKTS", "TX PKTS", "FLOWS");
   out += line;
   for (const SummaryRow& row : rows) {
     const Counts& c = row.reading.counts;
     bool data = row.reading.found;
     std::snprintf(line, sizeof line, format, row.tag.c_str(), row.interface.c_str(),
                   row.netns.empty() ? "(host)" : row.netns.c_str(), state_name(row.state),
-                  std::to_string(row.restarts).c_str(),
+                  std::to_string(row.restarts).c_str(), row.metrics.c_str(),
                   data ? human_bytes(c.rx_bytes).c_str() : "-",
                   data ? human_bytes(c.tx_bytes).c_str() : "-",
                   data ? std::to_string(c.rx_packets).c_str() : "-",
@@ -99,7 +115,7 @@ std::string render_table(const std::vector<SummaryRow>& rows, const std::string&
   }
   Counts total = total_of(rows);
   out += rule + "\n";
-  std::snprintf(line, sizeof line, format, "TOTAL", "", "", "", "",
+  std::snprintf(line, sizeof line, format, "TOTAL", "", "", "", "", "",
                 human_bytes(total.rx_bytes).c_str(), human_bytes(total.tx_bytes).c_str(),
                 std::to_string(total.rx_packets).c_str(), std::to_string(total.tx_packets).c_str(),
                 std::to_string(total.flows).c_str());
@@ -131,6 +147,7 @@ std::string render_json(const std::vector<SummaryRow>& rows) {
     entry["namespace"] = row.netns.empty() ? json::value(nullptr) : json::value(row.netns);
     entry["state"] = state_name(row.state);
     entry["restarts"] = row.restarts;
+    entry["metrics"] = row.metrics;
     entry["found"] = row.reading.found;
     entry["updated"] = row.reading.updated;
     if (!row.reading.found) entry["note"] = row.reading.note;

@@ -14,7 +14,9 @@
 
 namespace netacct::multi {
 
-enum class State { Unmanaged, Starting, Running, Restarting, Stopping, Stopped };
+// Counting: no netacctd holds the tag but its programs are pinned and keep
+// counting (by design; the next start harvests it).
+enum class State { Unmanaged, Starting, Running, Restarting, Stopping, Stopped, Counting };
 const char* state_name(State state);
 
 struct Counts {
@@ -41,8 +43,23 @@ struct SummaryRow {
   std::string netns;  // "" = host
   State state = State::Unmanaged;
   uint32_t restarts = 0;
+  std::string metrics;  // "127.0.0.1:9464", or "off"
   SourceReading reading;
+  // What a reader would call a change (the supervisor prints on change).
+  bool same_as(const SummaryRow& other) const {
+    return state == other.state && restarts == other.restarts &&
+           reading.found == other.reading.found && reading.counts == other.reading.counts;
+  }
 };
+
+// Whether the supervisor prints `now`: on any change against what it last
+// printed, and at least every `every_ms` (the first time always).
+bool summary_due(const std::vector<SummaryRow>& now, const std::vector<SummaryRow>& last,
+                 uint64_t now_ms, uint64_t last_ms, uint64_t every_ms);
+
+// For --summary-only: running (a netacctd holds the tag's lock), counting
+// (pinned, nobody harvests) or stopped (nothing pinned).
+State observed_state(const std::string& tag, const std::string& pin_base);
 
 // Reads one tag's ledger. Blocking: call it off the loop thread.
 SourceReading read_ledger(const std::string& ledger_path);

@@ -101,7 +101,7 @@ int Supervisor::run() {
     child->restart_timer.data = child.get();
   }
 
-  double interval = options_.summary_interval;
+  double interval = options_.poll_interval;
   if (interval <= 0) {
     interval = 1e9;
     for (const Instance& instance : config_.instances)
@@ -109,8 +109,9 @@ int Supervisor::run() {
     interval = std::max(interval, 1.0);
   }
   auto interval_ms = static_cast<uint64_t>(std::llround(interval * 1000));
-  NA_INFO("managing %zu instances from %s with %s (summary every %.1f s)", children_.size(),
-          config_.path.c_str(), options_.netacctd.c_str(), interval);
+  NA_INFO("managing %zu instances from %s with %s (summary on change, at least every %.0f s)",
+          children_.size(), config_.path.c_str(), options_.netacctd.c_str(),
+          options_.summary_interval);
   for (const auto& child : children_) spawn(*child);
   uv_timer_start(
       &summary_timer_, [](uv_timer_t* h) { static_cast<Supervisor*>(h->data)->queue_summary(); },
@@ -121,7 +122,8 @@ int Supervisor::run() {
     NA_ERROR("bug: libuv loop still has handles at exit (%s)", uv_strerror(err));
 
   // The children did their final harvest: the last summary, read directly
-  // (no loop runs any more).
+  // (no loop runs any more), printed whatever changed.
+  last_printed_.clear();
   print_summary(read_sources(ledgers()));
   NA_INFO("all instances stopped%s", forced_ ? " (some had to be killed)" : "");
   return forced_ ? 1 : 0;
@@ -329,6 +331,7 @@ std::vector<SummaryRow> Supervisor::rows(const std::vector<SourceReading>& readi
     row.netns = opts.netns;
     row.state = children_[i]->state;
     row.restarts = children_[i]->restarts;
+    row.metrics = opts.metrics ? opts.metrics_listen : "off";
     if (i < readings.size()) row.reading = readings[i];
     out.push_back(std::move(row));
   }
@@ -337,6 +340,13 @@ std::vector<SummaryRow> Supervisor::rows(const std::vector<SourceReading>& readi
 
 void Supervisor::print_summary(const std::vector<SourceReading>& readings) {
   std::vector<SummaryRow> table = rows(readings);
+  // Quiet while nothing changes; a reminder at least every summary_interval.
+  uint64_t now_ms = uv_now(&loop_);
+  if (!summary_due(table, last_printed_, now_ms, last_print_ms_,
+                   static_cast<uint64_t>(options_.summary_interval * 1000)))
+    return;
+  last_printed_ = table;
+  last_print_ms_ = now_ms;
   std::string text = options_.json
                          ? render_json(table)
                          : "\n" + render_table(table, "netacct-multi summary at " +

@@ -27,10 +27,11 @@
 namespace netacct::multi {
 
 struct SupervisorOptions {
-  std::string netacctd;         // the daemon binary
-  bool debug = false;           // our debug lines, and --debug for every child
-  bool json = false;            // summaries as one JSON object per line
-  double summary_interval = 0;  // seconds; 0 = the smallest instance interval, at least 1 s
+  std::string netacctd;          // the daemon binary
+  bool debug = false;            // our debug lines, and --debug for every child
+  bool json = false;             // summaries as one JSON object per line
+  double poll_interval = 0;      // reading the ledgers; 0 = the smallest instance interval, >= 1 s
+  double summary_interval = 60;  // the summary prints on a change, and at least this often
   uint64_t stop_timeout_ms = 20000;
 };
 
@@ -89,6 +90,8 @@ class Supervisor {
   uv_timer_t stop_timer_{};
   SummaryWork work_;
   bool work_busy_ = false;
+  std::vector<SummaryRow> last_printed_;
+  uint64_t last_print_ms_ = 0;
   bool stopping_ = false;
   bool closed_ = false;
   bool forced_ = false;
