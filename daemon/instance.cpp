@@ -154,7 +154,7 @@ Result<void> Instance::open() {
     NA_INFO("ledger %s: new pinned maps %s (the ledger's were %s): totals continue",
             options_.ledger_file.c_str(), state->instance.c_str(), binding->instance.c_str());
   if (auto noted = store_->set_identity(state->boot_id, options_.interface, options_.netns,
-                                        options_.xdp ? "xdp" : "tc");
+                                        options_.xdp ? "xdp" : "tc", datapath_->flow_capacity());
       !noted)
     return noted;
 
@@ -226,6 +226,12 @@ void Instance::reload_whitelist(WhitelistService::Trigger trigger) {
 void Instance::set_whitelist_path(const std::string& path) {
   options_.whitelist_file = path;
   if (whitelist_) whitelist_->set_path(path);
+}
+
+void Instance::record_metrics(const std::string& address) {
+  if (!store_) return;
+  if (auto noted = store_->set_metrics(address); !noted)
+    NA_WARN("ledger: %s", noted.error().message().c_str());
 }
 
 void Instance::interface_removed() {

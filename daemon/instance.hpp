@@ -49,6 +49,10 @@ class Instance {
   void set_whitelist_path(const std::string& path);
   // Re-attaches what is missing (an interface that came back); logs changes.
   void reconcile_attachments();
+  // Notes where /metrics is served ("" = off) in the ledger, for `netacct
+  // status`. Call before the first harvest (the loop thread, no harvest
+  // running).
+  void record_metrics(const std::string& address);
   void interface_removed();
   // --cleanup-on-exit: detach and unpin. Otherwise nothing: the programs
   // keep counting and the next start harvests what they counted.

@@ -260,6 +260,7 @@ int Reactor::run() {
             watching.error().message().c_str());
   start_whitelist_watcher();
   if (metrics_) metrics_->start(&loop_);
+  instance_.record_metrics(metrics_ ? metrics_->address() : std::string());
 
   uv_run(&loop_, UV_RUN_DEFAULT);
   int closed = uv_loop_close(&loop_);

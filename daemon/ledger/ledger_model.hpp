@@ -65,6 +65,10 @@ struct LedgerInfo {
   std::string interface;
   std::string netns;
   std::string ingress_mode;
+  // What `netacct status` shows without touching the kernel (schema 2).
+  uint64_t last_flows = 0;     // flows the last harvest drained
+  uint32_t flow_capacity = 0;  // of each flow buffer
+  std::string metrics;         // "127.0.0.1:9464", or "" when off
 };
 
 // Identifies one version of a file: replaced (rename), truncated or

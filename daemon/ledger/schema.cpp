@@ -74,6 +74,13 @@ CREATE TABLE IF NOT EXISTS export (
 );
 )sql";
 
+// Version 2: what a status listing shows without the kernel.
+const char* const kMigrateTo2 = R"sql(
+ALTER TABLE ledger ADD COLUMN last_flows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN flow_capacity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN metrics TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const char* flows_table(Scope scope) {
@@ -107,15 +114,21 @@ Result<void> create_or_check(sql::Database& db) {
                  0,
                  {}};
   if (found == kSchemaVersion) return ok();
-  if (auto created = db.exec(kCreate); !created) return created;
-  return db.exec("PRAGMA user_version = 1");
+  // Version 1 is created whole; each later version is a migration from the
+  // one before, so an old ledger and a new one end up alike.
+  if (found < 1)
+    if (auto created = db.exec(kCreate); !created) return created;
+  if (found < 2)
+    if (auto migrated = db.exec(kMigrateTo2); !migrated) return migrated;
+  return db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
 }
 
 Result<LedgerInfo> Queries::info() {
   auto stmt = db_.prepare(
       "SELECT tag, ledger_id, created, pin_instance, boot_id, generation, harvests, "
       "last_harvest, last_traffic, (SELECT id FROM periods ORDER BY id DESC LIMIT 1), "
-      "(SELECT started FROM periods ORDER BY id DESC LIMIT 1), interface, netns, ingress_mode "
+      "(SELECT started FROM periods ORDER BY id DESC LIMIT 1), interface, netns, ingress_mode, "
+      "last_flows, flow_capacity, metrics "
       "FROM ledger WHERE id = 1");
   if (!stmt) return stmt.error();
   auto row = stmt->step();
@@ -136,6 +149,9 @@ Result<LedgerInfo> Queries::info() {
   info.interface = std::string(stmt->column_text(11));
   info.netns = std::string(stmt->column_text(12));
   info.ingress_mode = std::string(stmt->column_text(13));
+  info.last_flows = stmt->column_u64(14);
+  info.flow_capacity = static_cast<uint32_t>(stmt->column_u64(15));
+  info.metrics = std::string(stmt->column_text(16));
   return info;
 }
 

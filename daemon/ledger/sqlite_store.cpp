@@ -133,7 +133,8 @@ Result<void> SqliteStore::prepare() {
   upsert_bucket_ = std::move(bucket.value());
   auto binding = db_.prepare(
       "UPDATE ledger SET pin_instance = ?1, generation = ?2, harvests = harvests + 1, "
-      "last_harvest = ?3, last_traffic = CASE WHEN ?4 THEN ?3 ELSE last_traffic END WHERE id = 1");
+      "last_harvest = ?3, last_traffic = CASE WHEN ?4 THEN ?3 ELSE last_traffic END, "
+      "last_flows = ?5 WHERE id = 1");
   if (!binding) return binding.error();
   update_binding_ = std::move(binding.value());
   auto select = db_.prepare("SELECT pin_instance, generation FROM ledger WHERE id = 1");
@@ -249,17 +250,31 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
   update_binding_.bind(1, binding.instance)
       .bind(2, static_cast<int64_t>(binding.generation))
       .bind(3, when)
-      .bind(4, delta.empty() ? 0 : 1);
+      .bind(4, delta.empty() ? 0 : 1)
+      .bind(5, static_cast<int64_t>(delta.flows.size()));
   if (auto bound = update_binding_.run(); !bound) return bound.error();
   return txn->commit();
 }
 
 Result<void> SqliteStore::set_identity(const std::string& boot_id, const std::string& interface,
-                                       const std::string& netns, const std::string& ingress_mode) {
+                                       const std::string& netns, const std::string& ingress_mode,
+                                       uint32_t flow_capacity) {
   auto stmt = db_.prepare(
-      "UPDATE ledger SET boot_id = ?1, interface = ?2, netns = ?3, ingress_mode = ?4 WHERE id = 1");
+      "UPDATE ledger SET boot_id = ?1, interface = ?2, netns = ?3, ingress_mode = ?4, "
+      "flow_capacity = ?5 WHERE id = 1");
   if (!stmt) return stmt.error();
-  stmt->bind(1, boot_id).bind(2, interface).bind(3, netns).bind(4, ingress_mode);
+  stmt->bind(1, boot_id)
+      .bind(2, interface)
+      .bind(3, netns)
+      .bind(4, ingress_mode)
+      .bind(5, static_cast<int64_t>(flow_capacity));
+  return stmt->run();
+}
+
+Result<void> SqliteStore::set_metrics(const std::string& address) {
+  auto stmt = db_.prepare("UPDATE ledger SET metrics = ?1 WHERE id = 1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, address);
   return stmt->run();
 }
 

@@ -41,7 +41,10 @@ class SqliteStore final : public LedgerStore {
   Result<void> commit(const Binding& binding, const Delta& delta, int64_t when) override;
   // Records where and how the tag counts, for the tools (metadata only).
   Result<void> set_identity(const std::string& boot_id, const std::string& interface,
-                            const std::string& netns, const std::string& ingress_mode);
+                            const std::string& netns, const std::string& ingress_mode,
+                            uint32_t flow_capacity);
+  // Where /metrics is served ("" = off), for status listings.
+  Result<void> set_metrics(const std::string& address);
 
   ledger_schema::Queries& queries() { return queries_; }
 

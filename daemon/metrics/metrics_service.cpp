@@ -114,6 +114,7 @@ void MetricsService::start(uv_loop_t* loop) {
     return;
   }
   publish();
+  started_ = true;
   if (!notice_.empty()) NA_WARN("%s", notice_.c_str());
   NA_INFO("metrics on http://%s/metrics in %s", server_->address().c_str(),
           describe_own_netns().c_str());
@@ -136,6 +137,10 @@ void MetricsService::on_whitelist(const WhitelistService& whitelist) {
 
 void MetricsService::publish() {
   if (server_) server_->set_body(model_.render());
+}
+
+std::string MetricsService::address() const {
+  return server_ && started_ ? server_->address() : std::string();
 }
 
 void MetricsService::close() {

@@ -39,6 +39,8 @@ class MetricsService final : public HarvestObserver {
   void close();
 
   const MetricsModel& model() const { return model_; }
+  // Where /metrics is served once started; "" when it is not.
+  std::string address() const;
 
  private:
   MetricsService(MetricsIdentity identity, std::unique_ptr<HttpServer> server, std::string warning);
@@ -47,7 +49,8 @@ class MetricsService final : public HarvestObserver {
   MetricsModel model_;
   std::unique_ptr<HttpServer> server_;
   std::string warning_;
-  std::string notice_;  // the default port was taken: which one we took instead
+  std::string notice_;
+  bool started_ = false;  // the default port was taken: which one we took instead
 };
 
 }  // namespace netacct

@@ -290,3 +290,38 @@ TEST_CASE("ledger reader: a read-only snapshot sees the committed totals") {
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().err == ENOENT);
 }
+
+TEST_CASE("ledger store: a schema 1 ledger is migrated and keeps its totals") {
+  TempDir dir;
+  FakeCounterSource source;
+  {
+    auto store = SqliteStore::open({dir.file("m.db"), "m"});
+    REQUIRE(store.ok());
+    Ledger ledger(source, *store.value(), fixed_clock);
+    traffic(source, 1);
+    REQUIRE(ledger.harvest().ok());
+  }
+  // Back to what the first release wrote: no status columns, version 1.
+  REQUIRE(std::system(("sqlite3 " + dir.file("m.db") +
+                       " 'ALTER TABLE ledger DROP COLUMN last_flows; ALTER TABLE ledger DROP "
+                       "COLUMN flow_capacity; ALTER TABLE ledger DROP COLUMN metrics; PRAGMA "
+                       "user_version = 1'")
+                          .c_str()) == 0);
+  auto store = SqliteStore::open({dir.file("m.db"), "m"});
+  REQUIRE(store.ok());
+  REQUIRE(store.value()->set_identity("boot", "eth0", "", "tc", 4096).ok());
+  REQUIRE(store.value()->set_metrics("127.0.0.1:9470").ok());
+  Ledger ledger(source, *store.value(), fixed_clock);
+  traffic(source, 2);
+  REQUIRE(ledger.harvest().ok());
+  auto reader = LedgerReader::open(dir.file("m.db"));
+  REQUIRE(reader.ok());
+  auto snapshot = (*reader)->snapshot();
+  REQUIRE(snapshot.ok());
+  CHECK(snapshot->info.flow_capacity == 4096);
+  CHECK(snapshot->info.metrics == "127.0.0.1:9470");
+  CHECK(snapshot->info.last_flows == 3);  // the flows of the last harvest
+  CHECK(snapshot->info.generation == 2);
+  netacct_counters total = snapshot->lifetime.flow_total();
+  CHECK(total.rx_bytes == (100 + 1500) + (200 + 1500));  // round 1 survived the migration
+}
