@@ -147,8 +147,8 @@ Result<std::vector<std::string>> remove_created_clsact(const std::string& pin_pa
       auto scope = NetnsScope::enter(netns);
       if (!scope) return scope.error();
       char name[IF_NAMESIZE] = {};
-      std::string where = netns.empty() ? "the current network namespace"
-                                        : "network namespace '" + netns + "'";
+      std::string where =
+          netns.empty() ? "the current network namespace" : "network namespace '" + netns + "'";
       if (!::if_indextoname(static_cast<unsigned>(ifindex), name)) {
         drop = true;  // interface gone, and its qdisc with it
       } else {
@@ -158,9 +158,9 @@ Result<std::vector<std::string>> remove_created_clsact(const std::string& pin_pa
         if (!state->present) {
           drop = true;
         } else if (state->filters == 0) {
-          LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-                      .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS |
-                                                                       BPF_TC_EGRESS));
+          LIBBPF_OPTS(
+              bpf_tc_hook, hook, .ifindex = ifindex,
+              .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
           int err;
           {
             QuietNetlink quiet;

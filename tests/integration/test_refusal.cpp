@@ -56,8 +56,7 @@ boost::json::array bpftool_list(const std::string& what) {
   return parsed.as_array();
 }
 
-const std::set<std::string> kMapNames = {"flows_a", "flows_b", "active_flows", "whitelist",
-                                         "meta"};
+const std::set<std::string> kMapNames = {"flows_a", "flows_b", "active_flows", "whitelist", "meta"};
 const std::set<std::string> kProgNames = {"netacct_tc_in", "netacct_tc_eg", "netacct_xdp_in"};
 
 // netacct maps or programs with an id above `above` that are unpinned or
@@ -157,7 +156,8 @@ std::string joined(const std::vector<std::string>& args) {
 void start_counting(DaemonProcess& daemon, const Topology& topo, const std::string& tag,
                     const std::string& dir, bool xdp = false) {
   std::string log = dir + "/" + tag + ".log";
-  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval", "0.2"};
+  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag",
+                                   tag,           "--interval",   "0.2"};
   if (xdp) args.push_back("--xdp");
   args.push_back(topo.a().ifname);
   args.push_back(dir + "/" + tag + ".json");
@@ -251,8 +251,8 @@ TEST_CASE("refusal: an interface another tag counts on; the message names the ta
   }
   // The holder still counts, untouched.
   CHECK(exists(holder.pin_path() + "/active_flows"));
-  std::string ingress = run_ok(in_ns(topo.a().netns, "tc filter show dev " + topo.a().ifname +
-                                                         " ingress"));
+  std::string ingress =
+      run_ok(in_ns(topo.a().netns, "tc filter show dev " + topo.a().ifname + " ingress"));
   CHECK(ingress.find("netacct_tc_in") != std::string::npos);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(15000) == 0);
@@ -282,8 +282,8 @@ TEST_CASE("refusal: XDP held by another tag names it; an adopted tag's pins surv
     earlier.start({"--namespace", topo.b().netns, "--tag", adopted.tag(), topo.b().ifname,
                    dir + "/adopted.json"},
                   log);
-    REQUIRE(wait_until([&] { return read_text(log).find("counting on") != std::string::npos; },
-                       15000));
+    REQUIRE(
+        wait_until([&] { return read_text(log).find("counting on") != std::string::npos; }, 15000));
     earlier.signal(SIGTERM);
     REQUIRE(earlier.wait(15000) == 0);
   }
