@@ -40,6 +40,9 @@ a combined summary every interval. SIGINT/SIGTERM stop every instance (each
 does its final harvest) and exit 0. The whole config is validated first;
 any error is one line and exit status 2.
 
+Exit status: 0 stopped cleanly; 1 runtime failure; 2 usage or
+configuration error (as for netacctd and netacct-cleanup).
+
 Options:
   -d, --debug           debug lines here, and --debug for every netacctd
   -s, --summary-only    print the combined summary of the output files once and exit
