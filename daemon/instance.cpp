@@ -99,6 +99,36 @@ Result<void> Instance::check_output() {
 }
 
 Result<void> Instance::open() {
+  start_ = StartRecord{};
+  auto opened = open_steps();
+  if (!opened) rollback();
+  return opened;
+}
+
+void Instance::rollback() {
+  if (datapath_ && start_.attach_recorded)
+    if (auto undone = undo_attach(*datapath_, interface_, start_.attach_before); !undone)
+      NA_WARN("refused start: undo attach: %s", undone.error().message().c_str());
+  attached_ = false;
+  ledger_.reset();
+  source_.reset();
+  whitelist_.reset();
+  harvester_.reset();
+  datapath_.reset();
+  if (pin_dir_ && start_.pins_recorded)
+    if (auto removed = pin_dir_->remove_except(start_.pins_before); !removed)
+      NA_WARN("refused start: unpin: %s", removed.error().message().c_str());
+  pin_dir_.reset();
+  export_.reset();
+  std::string ledger_path = store_ ? store_->path() : std::string();
+  store_.reset();
+  // A ledger this start created would otherwise skip the upgrade import
+  // once the cause is fixed.
+  if (start_.ledger_created)
+    for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((ledger_path + suffix).c_str());
+}
+
+Result<void> Instance::open_steps() {
   // ---- refusals: nothing exists yet that a failure would leave behind ----
   if (auto checked = check_output(); !checked) return checked;
   if (auto index = interface_index(interface_); !index) return index.error();
@@ -111,30 +141,29 @@ Result<void> Instance::open() {
   auto store = SqliteStore::open({options_.ledger_file, options_.tag});
   if (!store) return store.error();
   store_ = std::move(store.value());
+  start_.ledger_created = store_->created();
   JsonExport::Options export_options;
   export_options.path = options_.output_file;
   export_options.info = source_info();
   export_options.max_idle_days = options_.json_max_idle_days;
   export_ = std::make_unique<JsonExport>(*store_, export_options);
   if (auto recovered = export_->recover(); !recovered) return recovered;
-  if (auto readable = export_->check_existing(); !readable) {
-    // A ledger this start created would otherwise skip the upgrade import
-    // once the file is fixed.
-    if (store_->created()) {
-      std::string path = store_->path();
-      export_.reset();
-      store_.reset();
-      for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
-    }
-    return readable;
-  }
+  if (auto readable = export_->check_existing(); !readable) return readable;
   if (auto imported = export_->import_existing(clock_()); !imported) return imported.error();
 
   // ---- pins and maps; a harvest a crash interrupted is finished first ----
   auto dir = pin::PinDir::open(options_.tag, options_.pin_base);
   if (!dir) return dir.error();
   pin_dir_.emplace(std::move(dir.value()));
-  if (auto locked = pin_dir_->lock(); !locked) return locked.error();
+  if (auto locked = pin_dir_->lock(); !locked) {
+    int pid = pin_dir_->holder_pid();
+    Error error = locked.error();
+    if (pid > 0) error.op += " (netacctd pid " + std::to_string(pid) + ")";
+    return error;
+  }
+  // Under the lock: what is pinned now is an earlier run's and stays.
+  start_.pins_before = pin_dir_->entries();
+  start_.pins_recorded = true;
   DatapathOptions datapath_options;
   datapath_options.tag = options_.tag;
   datapath_options.pin_base = options_.pin_base;
@@ -162,6 +191,10 @@ Result<void> Instance::open() {
   if (auto applied = whitelist_->start(std::move(whitelist.value())); !applied) return applied;
   export_->set_whitelist_info(whitelist_->info_json());
 
+  auto before = query_attachments(datapath_->pin_path(), interface_);
+  if (!before) return before.error();
+  start_.attach_before = before.value();
+  start_.attach_recorded = true;
   if (auto attached = attach(); !attached) return attached;
   NA_INFO("counting on %s%s%s: %s ingress%s%s, tc egress; %s maps (%u flows); ledger %s; output %s",
           options_.interface.c_str(), options_.netns.empty() ? "" : " in netns ",

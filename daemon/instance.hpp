@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "../pin/pin_dir.hpp"
 #include "config/options.hpp"
@@ -38,6 +39,8 @@ class Instance {
   // Refusals come first, before anything is created: output, ledger,
   // interface, whitelist. Then the ledger (seeded from an earlier release's
   // file on upgrade), pins and maps, crash recovery, whitelist, attach.
+  // A start refused after that point is rolled back (rollback()): the
+  // system is left as this start found it.
   Result<void> open();
 
   // Pool thread. One harvest; then the JSON export if `export_wanted` and
@@ -64,6 +67,12 @@ class Instance {
   const std::string& ledger_path() const { return options_.ledger_file; }
 
  private:
+  Result<void> open_steps();
+  // Undoes what open_steps() created, in reverse order, and only that:
+  // attachments and a clsact qdisc this start made, pins and directories
+  // that did not exist before it, a ledger it created. Pins, maps and
+  // attachments of an earlier run (the adopted case) stay with their counts.
+  void rollback();
   Result<void> check_output();
   Result<void> attach();
   SourceInfo source_info() const;
@@ -79,6 +88,15 @@ class Instance {
   std::unique_ptr<KernelCounterSource> source_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<WhitelistService> whitelist_;
+  // What open_steps() found before it changed anything (for rollback()).
+  struct StartRecord {
+    bool ledger_created = false;
+    bool pins_recorded = false;
+    std::vector<std::string> pins_before;
+    bool attach_recorded = false;
+    AttachStatus attach_before;
+  };
+  StartRecord start_;
   AttachReport attach_report_;
   bool attached_ = false;
   int64_t last_harvest_ms_ = 0;

@@ -8,9 +8,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace netacct::pin {
 
@@ -42,9 +44,39 @@ Result<void> ensure_bpffs(const std::string& root) {
   return ok();
 }
 
-static Result<void> make_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return ok();
+// Creates `path` when missing; `created` tells whether this call made it.
+static Result<void> make_dir(const std::string& path, bool& created) {
+  created = false;
+  if (::mkdir(path.c_str(), 0700) == 0) {
+    created = true;
+    return ok();
+  }
+  if (errno == EEXIST) return ok();
   return make_error("create pin directory", errno, path);
+}
+
+int lock_holder_pid(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  // "1: FLOCK  ADVISORY  WRITE 1234 00:2d:5678 0 EOF"; blocked waiters
+  // ("1: -> FLOCK ...") are not holders.
+  char wanted[64];
+  std::snprintf(wanted, sizeof wanted, "%02x:%02x:%lu", major(st.st_dev), minor(st.st_dev),
+                static_cast<unsigned long>(st.st_ino));
+  FILE* locks = std::fopen("/proc/locks", "re");
+  if (!locks) return 0;
+  int pid = 0;
+  char line[256];
+  while (pid == 0 && std::fgets(line, sizeof line, locks)) {
+    char kind[16], mode[16], access[16], device[64];
+    int holder = 0;
+    if (std::sscanf(line, "%*[^:]: %15s %15s %15s %d %63s", kind, mode, access, &holder, device) !=
+        5)
+      continue;
+    if (std::string(kind) == "FLOCK" && std::string(device) == wanted) pid = holder;
+  }
+  std::fclose(locks);
+  return pid;
 }
 
 std::vector<std::string> list_tags(const std::string& base) {
@@ -66,10 +98,29 @@ Result<PinDir> PinDir::open(const std::string& tag, const std::string& base) {
   if (base.rfind(kBpffsRoot, 0) == 0) {
     if (auto mounted = ensure_bpffs(); !mounted) return mounted.error();
   }
-  if (auto made = make_dir(base); !made) return made.error();
-  if (auto made = make_dir(base + "/" + tag); !made) return made.error();
-  if (!is_bpffs(base)) return Error{"pin directory is not on a bpf filesystem", ENOTSUP, base};
-  return open_existing(tag, base);
+  struct stat st {};
+  if (::stat(base.c_str(), &st) == 0 && !is_bpffs(base))
+    return Error{"pin directory is not on a bpf filesystem", ENOTSUP, base};
+  bool created_base = false;
+  if (auto made = make_dir(base, created_base); !made) return made.error();
+  if (!is_bpffs(base)) {
+    if (created_base) ::rmdir(base.c_str());
+    return Error{"pin directory is not on a bpf filesystem", ENOTSUP, base};
+  }
+  bool created = false;
+  if (auto made = make_dir(base + "/" + tag, created); !made) {
+    if (created_base) ::rmdir(base.c_str());
+    return made.error();
+  }
+  auto opened = open_existing(tag, base);
+  if (!opened) {
+    if (created) ::rmdir((base + "/" + tag).c_str());
+    if (created_base) ::rmdir(base.c_str());
+    return opened.error();
+  }
+  opened->created_ = created;
+  opened->created_base_ = created_base;
+  return opened;
 }
 
 Result<PinDir> PinDir::open_existing(const std::string& tag, const std::string& base) {
@@ -118,13 +169,40 @@ bool PinDir::held_by_other() const {
   return false;
 }
 
+// Unpins one entry; a directory (a clsact marker) is removed as such.
+static Result<void> remove_entry(int dir_fd, const std::string& name, const std::string& path) {
+  struct stat st {};
+  int flags = 0;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+    flags = AT_REMOVEDIR;
+  if (::unlinkat(dir_fd, name.c_str(), flags) != 0 && errno != ENOENT)
+    return make_error("unpin", errno, path);
+  return ok();
+}
+
 Result<void> PinDir::remove_all() {
   for (const std::string& name : entries()) {
-    if (::unlinkat(dir_fd_.get(), name.c_str(), 0) != 0 && errno != ENOENT)
-      return make_error("unpin", errno, object_path(name));
+    if (auto removed = remove_entry(dir_fd_.get(), name, object_path(name)); !removed)
+      return removed;
   }
   if (::rmdir(path_.c_str()) != 0 && errno != ENOENT)
     return make_error("remove pin directory", errno, path_);
+  return ok();
+}
+
+Result<void> PinDir::remove_except(const std::vector<std::string>& keep) {
+  for (const std::string& name : entries()) {
+    if (std::find(keep.begin(), keep.end(), name) != keep.end()) continue;
+    if (auto removed = remove_entry(dir_fd_.get(), name, object_path(name)); !removed)
+      return removed;
+  }
+  if (created_ && ::rmdir(path_.c_str()) != 0 && errno != ENOENT)
+    return make_error("remove pin directory", errno, path_);
+  if (created_base_) {
+    std::string base = path_.substr(0, path_.rfind('/'));
+    if (::rmdir(base.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY)
+      return make_error("remove pin base", errno, base);
+  }
   return ok();
 }
 

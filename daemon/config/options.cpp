@@ -68,6 +68,9 @@ Options:
 Signals: TERM/INT final harvest and exit (programs stay attached unless
 --cleanup-on-exit), USR1 reopen output and log (logrotate), HUP reload.
 
+Exit status: 0 stopped cleanly; 1 runtime failure (a refused start leaves
+nothing behind; a failure while running); 2 usage or configuration error.
+
 Examples:
   netacctd veth0
   netacctd --xdp --namespace blue veth1 blue.json

@@ -15,6 +15,7 @@
 #include "../common/log.hpp"
 #include "../common/unique_fd.hpp"
 #include "attach_util.hpp"
+#include "clsact.hpp"
 #include "netns.hpp"
 
 namespace netacct {
@@ -144,6 +145,13 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
   if (!state) return state.error();
   if (uint32_t foreign = state->any_id(); foreign != 0) {
     auto name = prog_name(foreign);
+    if (name && name.value() == "netacct_xdp_in")
+      return Error{describe(iface) + ": " +
+                       describe_prog_owner(foreign, pin_base_of(datapath.pin_path())) +
+                       " already counts here with XDP (program id " + std::to_string(foreign) +
+                       "); stop it, or remove it with netacct-cleanup, first",
+                   EBUSY,
+                   {}};
     return Error{describe(iface) + " already has an XDP program (id " + std::to_string(foreign) +
                      ", '" + (name ? name.value() : std::string("?")) + "') that netacct tag '" +
                      datapath.tag() +
@@ -208,7 +216,10 @@ Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface
   // The other ingress kind goes first: for a moment nothing counts ingress,
   // which is better than counting it twice.
   if (ingress == IngressMode::Xdp) {
-    if (auto detached = detach_tc(iface, TcDirection::Ingress); !detached) return detached.error();
+    // Only this tag's filter: another tag's on the slot makes attach refuse.
+    if (auto detached = detach_tc_owned(iface, TcDirection::Ingress, owner_map_id(datapath));
+        !detached)
+      return detached.error();
     auto mode = attach_xdp(datapath, iface);
     if (!mode) return mode.error();
     report.xdp_mode = mode.value();
@@ -231,6 +242,8 @@ Result<void> detach_all(const std::string& pin_path, const Interface& iface) {
                             detach_tc_owned(iface, TcDirection::Egress, owner)};
   for (Result<void>& result : results)
     if (!result) return result;
+  // A clsact netacct created goes too, when nothing else uses it.
+  if (auto removed = remove_created_clsact(pin_path); !removed) return removed.error();
   return ok();
 }
 
@@ -258,6 +271,36 @@ Result<AttachStatus> query_attachments(const std::string& pin_path, const Interf
     (direction == TcDirection::Ingress ? status.tc_ingress : status.tc_egress) = slot->ours;
   }
   return status;
+}
+
+Result<void> undo_attach(const Datapath& datapath, const Interface& iface,
+                         const AttachStatus& before) {
+  auto now = query_attachments(datapath.pin_path(), iface);
+  if (!now) return now.error();
+  if (!now->interface_present) {
+    auto removed = remove_created_clsact(datapath.pin_path());
+    if (!removed) return removed.error();
+    return ok();
+  }
+  uint32_t owner = owner_map_id(datapath);
+  std::vector<Result<void>> results;
+  if (now->xdp != XdpMode::None && before.xdp == XdpMode::None)
+    results.push_back(detach_xdp(datapath.pin_path(), iface));
+  for (TcDirection direction : {TcDirection::Ingress, TcDirection::Egress}) {
+    bool was = direction == TcDirection::Ingress ? before.tc_ingress : before.tc_egress;
+    bool is = direction == TcDirection::Ingress ? now->tc_ingress : now->tc_egress;
+    if (is && !was) results.push_back(detach_tc_owned(iface, direction, owner));
+    if (was && !is) results.push_back(attach_tc(datapath, iface, direction));
+  }
+  if (before.xdp != XdpMode::None && now->xdp == XdpMode::None) {
+    auto mode = attach_xdp(datapath, iface, before.xdp == XdpMode::Generic);
+    results.push_back(mode ? ok() : Result<void>(mode.error()));
+  }
+  auto removed = remove_created_clsact(datapath.pin_path());
+  results.push_back(removed ? ok() : Result<void>(removed.error()));
+  for (Result<void>& result : results)
+    if (!result) return result;
+  return ok();
 }
 
 }  // namespace netacct

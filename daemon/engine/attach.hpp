@@ -65,6 +65,8 @@ struct AttachReport {
 };
 Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface,
                                 IngressMode ingress);
+// Detaches this tag's filters and XDP link, then removes the clsact qdiscs
+// netacct created that nothing else uses (see clsact.hpp).
 Result<void> detach_all(const std::string& pin_path, const Interface& iface);
 
 // What is attached right now (for health checks and tests).
@@ -75,5 +77,12 @@ struct AttachStatus {
   bool tc_egress = false;
 };
 Result<AttachStatus> query_attachments(const std::string& pin_path, const Interface& iface);
+
+// Undoes a failed attach_all: detaches what is attached now but was not in
+// `before`, re-attaches what was and is not any more (attach_all removes the
+// other ingress kind first), and removes a clsact netacct created that holds
+// nothing. Best effort: every step is tried; the first failure is returned.
+Result<void> undo_attach(const Datapath& datapath, const Interface& iface,
+                         const AttachStatus& before);
 
 }  // namespace netacct

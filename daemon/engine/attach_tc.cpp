@@ -12,6 +12,7 @@
 #include "../common/unique_fd.hpp"
 #include "attach.hpp"
 #include "attach_util.hpp"
+#include "clsact.hpp"
 #include "netns.hpp"
 
 namespace netacct {
@@ -35,17 +36,10 @@ std::string tc_context(const Interface& iface, TcDirection direction) {
 
 // True if the program uses map `map`: the test for "loaded by this tag".
 Result<bool> prog_uses_map(uint32_t prog_id, uint32_t map) {
-  UniqueFd fd(bpf_prog_get_fd_by_id(prog_id));
-  if (!fd) return make_error("open program", errno, "id " + std::to_string(prog_id));
-  std::vector<uint32_t> ids(64);
-  bpf_prog_info info{};
-  info.nr_map_ids = static_cast<uint32_t>(ids.size());
-  info.map_ids = reinterpret_cast<uint64_t>(ids.data());
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0)
-    return make_error("inspect program", errno, "id " + std::to_string(prog_id));
-  for (uint32_t i = 0; i < info.nr_map_ids && i < ids.size(); i++)
-    if (ids[i] == map) return true;
+  auto ids = prog_map_ids(prog_id);
+  if (!ids) return ids.error();
+  for (uint32_t id : ids.value())
+    if (id == map) return true;
   return false;
 }
 
@@ -131,16 +125,22 @@ Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirec
   }
   if (created != 0 && created != -EEXIST)
     return make_error("create clsact qdisc", created, tc_context(iface, direction));
+  // Recorded at once, so that a failure below (and any later cleanup) knows
+  // the qdisc is netacct's to remove once nothing uses it.
+  if (created == 0)
+    if (auto noted = note_clsact_created(datapath.pin_path(), index.value()); !noted) return noted;
 
   auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(datapath));
   if (!slot) return slot.error();
   if (slot->prog_id != 0 && !slot->ours) {
     // Both tags would share one handle: the second would silently take
     // over the first one's counting. Refuse instead.
-    return Error{slot->netacct ? std::string("another netacct tag already counts here (its "
-                                             "filter holds netacct's tc handle and priority)")
-                               : "a filter that is not netacct's (program '" + slot->name +
-                                     "') holds netacct's tc handle and priority",
+    return Error{slot->netacct
+                     ? describe_prog_owner(slot->prog_id, pin_base_of(datapath.pin_path())) +
+                           " already counts here (its filter holds netacct's tc handle and "
+                           "priority); stop it, or remove it with netacct-cleanup, first"
+                     : "a filter that is not netacct's (program '" + slot->name +
+                           "') holds netacct's tc handle and priority",
                  EBUSY, tc_context(iface, direction)};
   }
   // REPLACE swaps the program of an existing filter of ours in one netlink

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "../common/result.hpp"
 #include "attach.hpp"
@@ -27,6 +28,17 @@ Result<std::string> prog_name(uint32_t prog_id);
 // From a loaded datapath, or from a pin directory (0 when there is none).
 uint32_t owner_map_id(const Datapath& datapath);
 uint32_t owner_map_id(const std::string& pin_path);
+
+// The ids of the maps a program uses.
+Result<std::vector<uint32_t>> prog_map_ids(uint32_t prog_id);
+
+// Which netacct tag under `pin_base` loaded program `prog_id` (its pinned
+// active_flows map is among the program's maps), as "tag 'x' (netacctd pid
+// N)" or "tag 'x' (no netacctd runs; its programs keep counting)"; a plain
+// "another netacct tag" when no pin directory under pin_base matches.
+std::string describe_prog_owner(uint32_t prog_id, const std::string& pin_base);
+// The pin base of a tag's pin path (its parent directory).
+std::string pin_base_of(const std::string& pin_path);
 
 // What sits at our tc handle and priority.
 struct TcSlot {

@@ -8,10 +8,14 @@
 #include <string>
 
 #include "../common/result.hpp"
+#include "clsact.hpp"
 #include "discover.hpp"
 
 namespace netacct {
 
 Result<void> remove_attachment(const FoundAttachment& found, const std::string& pin_path);
+
+// After the attachments: remove_created_clsact(pin_path) (clsact.hpp) drops
+// the clsact qdiscs the tag created that nothing else uses any more.
 
 }  // namespace netacct

@@ -105,10 +105,11 @@ TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filte
   std::string prog_eg = pinned_prog_id(tag.pin_path() + "/prog_tc_eg");
   kill9(daemon);
 
+  // Killed, but still counting: by design, not a leftover.
   Ran verify = sh(tool("netacct-cleanup") + " --verify-only " + tag.tag());
   INFO(verify.output);
-  CHECK(verify.code == 1);
-  CHECK(verify.output.find("LEFTOVERS") != std::string::npos);
+  CHECK(verify.code == 0);
+  CHECK(verify.output.find("stopped, counting") != std::string::npos);
   CHECK(verify.output.find("tc ingress filter on interface '" + topo.a().ifname) !=
         std::string::npos);
 
@@ -149,6 +150,7 @@ TEST_CASE("cleanup: the XDP link of a killed daemon, with its interface deleted"
   Ran verify = sh(tool("netacct-cleanup") + " -n " + tag.tag());
   INFO(verify.output);
   CHECK(verify.code == 1);
+  CHECK(verify.output.find("LEFTOVERS") != std::string::npos);
   CHECK(verify.output.find("XDP link") != std::string::npos);
 
   Ran cleaned = sh(tool("netacct-cleanup") + " --verbose " + tag.tag());
@@ -192,6 +194,125 @@ TEST_CASE("cleanup: refuses a running daemon's tag without --force; --config nam
   Ran help = sh(tool("netacct-cleanup") + " --help");
   CHECK(help.code == 0);
   CHECK(help.output.find("EXAMPLES") != std::string::npos);
+}
+
+TEST_CASE("cleanup --verify-only: running and stopped-but-counting exit 0, leftovers exit 1") {
+  Topology topo;
+  TagGuard tag("clver");
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
+  const std::string verify = tool("netacct-cleanup") + " --verify-only " + tag.tag();
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log);
+
+  Ran running = sh(verify);
+  INFO(running.output);
+  CHECK(running.code == 0);
+  CHECK(running.output.find("tag " + tag.tag() + ": running (netacctd pid " +
+                            std::to_string(daemon.pid()) + ")") != std::string::npos);
+
+  kill9(daemon);
+  Ran stopped = sh(verify);
+  INFO(stopped.output);
+  CHECK(stopped.code == 0);
+  CHECK(stopped.output.find("tag " + tag.tag() + ": stopped, counting (tc ingress + tc egress on " +
+                            topo.a().ifname + "@" + topo.a().netns) != std::string::npos);
+
+  // Half of it gone: partial state is a leftover.
+  run_ok(in_ns(topo.a().netns, "tc filter del dev " + topo.a().ifname + " egress"));
+  Ran partial = sh(verify);
+  INFO(partial.output);
+  CHECK(partial.code == 1);
+  CHECK(partial.output.find("LEFTOVERS (partial attachments") != std::string::npos);
+
+  // All attachments gone, pins left.
+  run_ok(in_ns(topo.a().netns, "tc filter del dev " + topo.a().ifname + " ingress"));
+  Ran pins_only = sh(verify);
+  INFO(pins_only.output);
+  CHECK(pins_only.code == 1);
+  CHECK(pins_only.output.find("LEFTOVERS (pins without attachments") != std::string::npos);
+
+  // A malformed --config is a configuration error: 2, as in netacctd.
+  std::string broken = dir + "/broken.json";
+  std::ofstream(broken) << "{ \"instances\": [ oops ";
+  Ran bad = sh(tool("netacct-cleanup") + " --verify-only --config " + broken);
+  INFO(bad.output);
+  CHECK(bad.code == 2);
+  CHECK(sh(tool("netacct-cleanup") + " " + tag.tag()).code == 0);
+  CHECK(sh(verify).code == 0);
+  run("rm -rf " + dir);
+}
+
+// True if A's interface has a clsact qdisc.
+bool has_clsact(const Topology& topo) {
+  return run_ok(in_ns(topo.a().netns, "tc qdisc show dev " + topo.a().ifname)).find("clsact") !=
+         std::string::npos;
+}
+
+TEST_CASE("cleanup removes the clsact netacct created, never one that was there before") {
+  Topology topo;
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
+  REQUIRE_FALSE(has_clsact(topo));
+  {
+    INFO("netacct-cleanup after a stop");
+    TagGuard tag("clq1");
+    DaemonProcess daemon;
+    start_daemon(daemon, topo, tag.tag(), output, log);
+    REQUIRE(has_clsact(topo));
+    daemon.signal(SIGTERM);
+    REQUIRE(daemon.wait(15000) == 0);
+    Ran cleaned = sh(tool("netacct-cleanup") + " " + tag.tag());
+    INFO(cleaned.output);
+    CHECK(cleaned.code == 0);
+    CHECK(cleaned.output.find("removed clsact qdisc netacct created") != std::string::npos);
+    CHECK_FALSE(has_clsact(topo));
+  }
+  {
+    INFO("--cleanup-on-exit");
+    TagGuard tag("clq2");
+    DaemonProcess daemon;
+    start_daemon(daemon, topo, tag.tag(), output, log, {"--cleanup-on-exit"});
+    REQUIRE(has_clsact(topo));
+    daemon.signal(SIGTERM);
+    REQUIRE(daemon.wait(15000) == 0);
+    CHECK_FALSE(has_clsact(topo));
+    CHECK_FALSE(exists(tag.pin_path()));
+  }
+  {
+    INFO("created by netacct, but a foreign filter uses it now: kept");
+    TagGuard tag("clq3");
+    DaemonProcess daemon;
+    start_daemon(daemon, topo, tag.tag(), output, log);
+    run_ok(in_ns(topo.a().netns, "tc filter add dev " + topo.a().ifname + " ingress bpf obj " +
+                                     build_dir() + "/bpf/empty.bpf.o sec tc da"));
+    kill9(daemon);
+    Ran cleaned = sh(tool("netacct-cleanup") + " " + tag.tag());
+    INFO(cleaned.output);
+    CHECK(cleaned.code == 0);
+    CHECK(has_clsact(topo));
+    CHECK(tc_filters(topo, "ingress").find("empty_tc") != std::string::npos);
+    run_ok(in_ns(topo.a().netns, "tc qdisc del dev " + topo.a().ifname + " clsact"));
+  }
+  {
+    INFO("a clsact added before netacctd started: kept");
+    TagGuard tag("clq4");
+    run_ok(in_ns(topo.a().netns, "tc qdisc add dev " + topo.a().ifname + " clsact"));
+    DaemonProcess daemon;
+    start_daemon(daemon, topo, tag.tag(), output, log, {"--cleanup-on-exit"});
+    daemon.signal(SIGTERM);
+    REQUIRE(daemon.wait(15000) == 0);
+    CHECK(has_clsact(topo));
+    DaemonProcess again;
+    start_daemon(again, topo, tag.tag(), output, log);
+    kill9(again);
+    Ran cleaned = sh(tool("netacct-cleanup") + " " + tag.tag());
+    INFO(cleaned.output);
+    CHECK(cleaned.code == 0);
+    CHECK(has_clsact(topo));
+    CHECK(tc_filters(topo, "ingress").find("netacct") == std::string::npos);
+  }
+  run("rm -rf " + dir);
 }
 
 TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stale or detached") {

@@ -42,6 +42,9 @@ a combined summary when something changed (and at least every
 does its final harvest) and exit 0. The whole config is validated first;
 any error is one line and exit status 2.
 
+Exit status: 0 stopped cleanly; 1 runtime failure; 2 usage or
+configuration error (as for netacctd and netacct-cleanup).
+
 Options:
   -d, --debug           debug lines here, and --debug for every netacctd
   -s, --summary-only    print the combined summary of the ledgers once and exit

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "cleanup.hpp"
 
+#include <algorithm>
+
 #include "daemon/common/json_file.hpp"
 #include "daemon/config/options.hpp"
 #include "daemon/engine/discover.hpp"
@@ -21,6 +23,65 @@ bool remove(const FoundAttachment& found, const std::string& pin_path, std::FILE
   }
   std::fprintf(out, "  removed %s\n", found.describe().c_str());
   return true;
+}
+
+// --verify-only for one tag: running, stopped but counting, clean, or
+// leftovers (only the last is an Outcome other than Clean).
+Outcome verify(const std::string& tag, const std::string& pin_path, int pid, bool in_use,
+               const Discovery& discovery, const std::vector<std::string>& pins,
+               const Settings& settings, std::FILE* out) {
+  bool tc_in = false, tc_eg = false, xdp = false, xdp_defunct = false;
+  for (const FoundAttachment& found : discovery.found) {
+    switch (found.kind) {
+      case FoundAttachment::Kind::TcIngress: tc_in = true; break;
+      case FoundAttachment::Kind::TcEgress: tc_eg = true; break;
+      case FoundAttachment::Kind::Xdp: (found.iface.name.empty() ? xdp_defunct : xdp) = true; break;
+    }
+  }
+  bool maps_complete = true;
+  for (const char* name : {"meta", "active_flows", "flows_a", "flows_b", "whitelist"})
+    maps_complete = maps_complete && std::find(pins.begin(), pins.end(), name) != pins.end();
+  // One interface with egress and exactly one ingress kind: the tag counts.
+  std::string interfaces;
+  for (const FoundAttachment& found : discovery.found)
+    if (!found.iface.name.empty() && interfaces.find(found.iface.name) == std::string::npos)
+      interfaces += (interfaces.empty() ? "" : ", ") + found.iface.name +
+                    (found.iface.netns.empty() ? "" : "@" + found.iface.netns);
+  bool counting = maps_complete && tc_eg && (tc_in != xdp) && !xdp_defunct &&
+                  interfaces.find(", ") == std::string::npos;
+
+  std::string state;
+  Outcome outcome = Outcome::Clean;
+  if (in_use) {
+    state = "running (netacctd pid " + (pid > 0 ? std::to_string(pid) : std::string("?")) + ")";
+  } else if (pins.empty() && discovery.found.empty()) {
+    state = "clean";
+  } else if (counting) {
+    state = std::string("stopped, counting (") + (xdp ? "xdp" : "tc") + " ingress + tc egress on " +
+            interfaces +
+            "; by design: netacctd leaves its programs attached on exit and the next start "
+            "harvests what they counted)";
+  } else {
+    outcome = Outcome::Leftovers;
+    std::string why;
+    if (discovery.found.empty())
+      why = "pins without attachments";
+    else if (!maps_complete)
+      why = "attachments without their pinned maps";
+    else
+      why = "partial attachments";
+    state = "LEFTOVERS (" + why + "; remove with: netacct-cleanup " + tag + ")";
+  }
+  std::fprintf(out, "tag %s: %s\n", tag.c_str(), state.c_str());
+  for (const FoundAttachment& found : discovery.found)
+    std::fprintf(out, "  %s\n", found.describe().c_str());
+  if (!pins.empty()) {
+    std::fprintf(out, "  %zu pinned objects in %s", pins.size(), pin_path.c_str());
+    if (settings.verbose)
+      for (const std::string& pin : pins) std::fprintf(out, " %s", pin.c_str());
+    std::fprintf(out, "\n");
+  }
+  return outcome;
 }
 
 }  // namespace
@@ -56,20 +117,9 @@ Outcome clean_tag(const std::string& tag, const Settings& settings, std::FILE* o
                  tag.c_str(), pin_path.c_str());
   std::vector<std::string> pins = dir->entries();
 
-  if (settings.verify_only) {
-    bool leftovers = !pins.empty() || !discovery->found.empty();
-    std::fprintf(out, "tag %s: %s%s\n", tag.c_str(), leftovers ? "LEFTOVERS" : "clean",
-                 in_use ? " (a running netacctd holds it)" : "");
-    for (const FoundAttachment& found : discovery->found)
-      std::fprintf(out, "  %s\n", found.describe().c_str());
-    if (!pins.empty()) {
-      std::fprintf(out, "  %zu pinned objects in %s", pins.size(), pin_path.c_str());
-      if (settings.verbose)
-        for (const std::string& pin : pins) std::fprintf(out, " %s", pin.c_str());
-      std::fprintf(out, "\n");
-    }
-    return leftovers ? Outcome::Leftovers : Outcome::Clean;
-  }
+  if (settings.verify_only)
+    return verify(tag, pin_path, in_use ? dir->holder_pid() : 0, in_use, discovery.value(), pins,
+                  settings, out);
 
   if (in_use && !settings.force) {
     std::fprintf(stderr,
@@ -92,6 +142,17 @@ Outcome clean_tag(const std::string& tag, const Settings& settings, std::FILE* o
   bool failed = false;
   for (const FoundAttachment& found : discovery->found)
     failed = !remove(found, pin_path, out) || failed;
+  if (!failed) {
+    auto qdiscs = remove_created_clsact(pin_path);
+    if (!qdiscs) {
+      std::fprintf(stderr, "netacct-cleanup: tag %s: %s\n", tag.c_str(),
+                   qdiscs.error().message().c_str());
+      failed = true;
+    } else {
+      for (const std::string& line : qdiscs.value())
+        std::fprintf(out, "  %s%s\n", line.rfind("kept", 0) == 0 ? "" : "removed ", line.c_str());
+    }
+  }
   if (failed) {
     // Keep the pins: they are what identifies the remaining attachments.
     std::fprintf(stderr, "netacct-cleanup: tag %s: pins in %s kept so a later run can finish\n",

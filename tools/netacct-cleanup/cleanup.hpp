@@ -22,7 +22,7 @@ struct Settings {
 
 enum class Outcome {
   Clean,      // nothing of the tag is left (after removal, or already)
-  Leftovers,  // verify-only found something
+  Leftovers,  // verify-only found true leftovers (not a running or a stopped-but-counting tag)
   Refused,    // a daemon holds the tag and there was no --force
   Failed,     // some removal failed (reported on stderr)
 };

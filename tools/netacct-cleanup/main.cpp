@@ -30,19 +30,34 @@ Options:
   -v, --verbose        say more (every engine step, every pinned object)
   -c, --config FILE    clean the tags of FILE (multi_accounting_config.json,
                        or one instance object such as /etc/netacct/TAG.json)
-  -n, --verify-only    change nothing; list leftovers, exit 1 if any
+  -n, --verify-only    change nothing; list each tag's state:
+                         running      a netacctd holds the tag (its pid shown)
+                         stopped, counting
+                                      no netacctd, but the maps are pinned and
+                                      the programs attached: by design, since
+                                      netacctd leaves them counting on exit
+                         clean        nothing of the tag is left
+                         LEFTOVERS    pins without attachments, attachments
+                                      without their maps, or partial state
+                       exit 1 only if some tag has LEFTOVERS
       --pin-base DIR   pin root (default /sys/fs/bpf/netacct)
   -V, --version        print the version
   -h, --help           this help
 
-Exit status: 0 clean, 1 leftovers (--verify-only), a refusal or a failure,
-2 usage error.
+Removing a tag also removes the clsact qdisc netacct created on its
+interface, once no filter (of anyone) remains on it; a clsact that existed
+before netacct attached is never removed.
+
+Exit status: 0 done (or, with --verify-only, every tag running, stopped
+but counting, or clean); 1 runtime: leftovers (--verify-only), a refusal
+(tag in use) or a failure; 2 usage or configuration error (a bad option,
+a malformed --config file).
 
 EXAMPLES:
   netacct-cleanup eth0                 # remove tag eth0 (refused while netacctd runs)
   netacct-cleanup --force --verbose    # remove every tag, running or not
   netacct-cleanup --config /etc/netacct/multi_accounting_config.json
-  netacct-cleanup --verify-only        # anything left? (exit 1 if so)
+  netacct-cleanup --verify-only        # state of every tag (exit 1 on leftovers)
 )";
 
 int usage_error(const std::string& message) {
@@ -95,7 +110,7 @@ int main(int argc, char** argv) {
     auto listed = cleanup::tags_from_config(config);
     if (!listed) {
       std::fprintf(stderr, "netacct-cleanup: %s\n", listed.error().message().c_str());
-      return 1;
+      return 2;  // a configuration error, like netacctd's
     }
     tags.insert(tags.end(), listed->begin(), listed->end());
   }
