@@ -88,6 +88,13 @@ TOOL_EXT_netacct-cleanup := $(EXT_ENGINE) $(EXT_COMMON)
 TOOL_LIBS_netacct-health := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_COMMON)
 TOOL_EXT_netacct-health := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_COMMON)
 
+# netacct: the operator's command (status; the ledger's history queries).
+# It links no libbpf: the kernel-side checks are netacct-health's.
+NETACCT_LIBS := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_PIN) $(LIB_COMMON)
+$(BUILD)/bin/netacct: $(call obj,$(wildcard tools/netacct/*.cpp)) $(NETACCT_LIBS)
+	$(Q)$(call LINK,$(NETACCT_LIBS) $(EXT_LEDGER) $(EXT_COMMON))
+TOOL_BINS += $(BUILD)/bin/netacct
+
 all: $(ALL_LIBS) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
      $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
      $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) $(TOOL_BINS)
@@ -169,7 +176,7 @@ BINDIR ?= $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/netacct
 SYSCONFDIR ?= /etc
-INSTALL_NAMES := netacctd $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
+INSTALL_NAMES := netacctd netacct $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
 CONFIG_EXAMPLES := $(wildcard config/*.json)
 .PHONY: install uninstall cleanup check
 
