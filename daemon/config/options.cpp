@@ -228,6 +228,8 @@ Result<void> apply_instance_object(const json::object& object, const std::string
         flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
   }
+  if (const json::value* v = field("tag"); v && v->is_string() && v->get_string().empty())
+    return Error{path + ": 'tag' must not be empty ([a-z0-9_-]{1,32})", 0, {}};
   if (const json::value* v = field("interval")) {
     if (!v->is_number()) return Error{path + ": 'interval' must be a number", 0, {}};
     auto interval = parse_interval(json::serialize(*v), path);
@@ -347,7 +349,11 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       case 'x': opts.xdp = true; break;
       case kXdpGeneric: opts.xdp = opts.xdp_generic = true; break;
       case 'n': opts.netns = value; break;
-      case 't': opts.tag = value; break;
+      case 't':
+        if (value.empty())
+          return Error{"--tag: the tag must not be empty ([a-z0-9_-]{1,32})", 0, {}};
+        opts.tag = value;
+        break;
       case 'i': {
         auto interval = parse_interval(value, "--interval");
         if (!interval) return interval.error();

@@ -73,18 +73,22 @@ class FileWriter {
   std::string buffer_;
 };
 
-// Formats the few distinct timestamps of an export once each; bounded.
+// Formats the few distinct timestamps of an export once each (the seed's
+// local time and its UTC ISO-8601 companion); bounded.
 class TimeCache {
  public:
-  const std::string& operator()(int64_t t) {
-    auto it = cache_.find(t);
-    if (it != cache_.end()) return it->second;
-    if (cache_.size() >= 4096) cache_.clear();
-    return cache_.emplace(t, format_time(t)).first->second;
-  }
+  const std::string& operator()(int64_t t) { return lookup(local_, t, format_time); }
+  const std::string& utc(int64_t t) { return lookup(utc_, t, format_time_utc); }
 
  private:
-  std::unordered_map<int64_t, std::string> cache_;
+  using Cache = std::unordered_map<int64_t, std::string>;
+  static const std::string& lookup(Cache& cache, int64_t t, std::string (*format)(int64_t)) {
+    auto it = cache.find(t);
+    if (it != cache.end()) return it->second;
+    if (cache.size() >= 4096) cache.clear();
+    return cache.emplace(t, format(t)).first->second;
+  }
+  Cache local_, utc_;
 };
 
 void write_row(FileWriter& out, const FlowRow& row, TimeCache& times, bool first) {
@@ -112,6 +116,10 @@ void write_row(FileWriter& out, const FlowRow& row, TimeCache& times, bool first
   out.append(times(row.first_seen));
   out.append("\",\"last_updated\":\"");
   out.append(times(row.last_seen));
+  out.append("\",\"first_seen_utc\":\"");
+  out.append(times.utc(row.first_seen));
+  out.append("\",\"last_updated_utc\":\"");
+  out.append(times.utc(row.last_seen));
   out.append("\"}");
 }
 

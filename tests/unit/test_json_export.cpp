@@ -12,7 +12,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon/common/json_file.hpp"
+#include "daemon//common/json_file.hpp"
+#include "daemon/common/time_text.hpp"
 #include "daemon/common/units.hpp"
 #include "daemon/ledger/json_export.hpp"
 #include "daemon/ledger/ledger.hpp"
@@ -132,10 +133,14 @@ TEST_CASE("export: the seed's schema with exact rows, summary and buckets") {
   CHECK(meta.at("export_seq").to_number<uint64_t>() == 1);
   CHECK(meta.at("timestamp_utc").as_string().ends_with("Z"));
   const json::object& row = src.at("traffic_data").as_array().at(0).as_object();
-  for (const char* field :
-       {"source_ip", "destination_ip", "protocol", "rx_bytes", "tx_bytes", "total_bytes",
-        "rx_packets", "tx_packets", "first_seen", "last_updated"})
+  for (const char* field : {"source_ip", "destination_ip", "protocol", "rx_bytes", "tx_bytes",
+                            "total_bytes", "rx_packets", "tx_packets", "first_seen", "last_updated",
+                            "first_seen_utc", "last_updated_utc"})
     CHECK_MESSAGE(row.contains(field), field);
+  // The UTC companions name the same instants as the seed's local strings.
+  CHECK(format_time_utc(parse_time(std::string(row.at("first_seen").as_string()))) ==
+        row.at("first_seen_utc").as_string());
+  CHECK(row.at("last_updated_utc").as_string().ends_with("Z"));
 }
 
 TEST_CASE("export: an idle harvest does not rewrite the file") {

@@ -69,6 +69,14 @@ TEST_CASE("bad command lines give one clear error naming the culprit") {
   auto missing = parse({"--tag"});
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message().find("--tag") != std::string::npos);
+  auto empty_tag = parse({"--tag", "", "veth0"});
+  REQUIRE_FALSE(empty_tag.ok());
+  CHECK(empty_tag.error().message().find("--tag: the tag must not be empty") != std::string::npos);
+  std::string empty = write_temp(R"({"interface": "veth0", "tag": ""})");
+  auto empty_in_config = parse({"--config", empty});
+  REQUIRE_FALSE(empty_in_config.ok());
+  CHECK(empty_in_config.error().message().find("'tag' must not be empty") != std::string::npos);
+  unlink(empty.c_str());
 
   auto no_iface = parse({});
   REQUIRE(no_iface.ok());

@@ -77,12 +77,14 @@ int main(int argc, char** argv) {
   if (optind >= argc) return usage_error("no command given (try 'netacct status')");
   std::string command = argv[optind];
   if (command != "status") return usage_error("unknown command '" + command + "'");
-  if (optind + 1 < argc) return usage_error("too many arguments: '" + std::string(argv[optind + 1]) + "'");
+  if (optind + 1 < argc)
+    return usage_error("too many arguments: '" + std::string(argv[optind + 1]) + "'");
   if (settings.state_dir.empty()) settings.state_dir = netacct::default_state_dir();
   if (settings.pin_base.empty()) settings.pin_base = netacct::pin::kDefaultBase;
   settings.health_tool = own_directory() + "/netacct-health";
   auto tags = netacct::status::collect(settings);
-  std::string text = as_json ? netacct::status::render_json(tags) : netacct::status::render_table(tags);
+  std::string text =
+      as_json ? netacct::status::render_json(tags) : netacct::status::render_table(tags);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -83,7 +83,8 @@ std::vector<TagStatus> collect(const Settings& settings) {
         status.metrics = info->metrics;
         status.flows = info->last_flows;
         status.flow_capacity = info->flow_capacity;
-        if (info->last_harvest > 0) status.last_harvest_age = std::max<int64_t>(0, now - info->last_harvest);
+        if (info->last_harvest > 0)
+          status.last_harvest_age = std::max<int64_t>(0, now - info->last_harvest);
       }
     }
     std::string pin_path = settings.pin_base + "/" + tag;
@@ -114,13 +115,17 @@ std::string render_table(const std::vector<TagStatus>& tags) {
                 "HARVESTED", "FLOWS", "HEALTH");
   out += line;
   for (const TagStatus& t : tags) {
-    std::string where = t.interface.empty() ? "?" : t.interface + "@" + (t.netns.empty() ? "host" : t.netns);
-    std::string age = t.last_harvest_age < 0 ? "never" : std::to_string(t.last_harvest_age) + " s ago";
-    std::string flows = t.flow_capacity ? std::to_string(t.flows) + "/" + std::to_string(t.flow_capacity) : "-";
+    std::string where =
+        t.interface.empty() ? "?" : t.interface + "@" + (t.netns.empty() ? "host" : t.netns);
+    std::string age =
+        t.last_harvest_age < 0 ? "never" : std::to_string(t.last_harvest_age) + " s ago";
+    std::string flows =
+        t.flow_capacity ? std::to_string(t.flows) + "/" + std::to_string(t.flow_capacity) : "-";
     std::snprintf(line, sizeof line, format, t.tag.c_str(), where.c_str(),
                   t.ingress_mode.empty() ? "-" : t.ingress_mode.c_str(), t.state.c_str(),
-                  t.pid ? std::to_string(t.pid).c_str() : "-", t.metrics.empty() ? "-" : t.metrics.c_str(),
-                  age.c_str(), flows.c_str(), t.health.c_str());
+                  t.pid ? std::to_string(t.pid).c_str() : "-",
+                  t.metrics.empty() ? "-" : t.metrics.c_str(), age.c_str(), flows.c_str(),
+                  t.health.c_str());
     out += line;
   }
   if (tags.empty()) out += "(no netacct tag: no pins, no ledgers)\n";

@@ -21,9 +21,9 @@ struct TagStatus {
   // counting, or attached without pins; stopped: only a ledger remains.
   std::string state;
   int pid = 0;
-  std::string metrics;           // while running; "" otherwise
+  std::string metrics;            // while running; "" otherwise
   int64_t last_harvest_age = -1;  // seconds; -1 = never
-  uint64_t flows = 0;            // in the buffer at the last harvest
+  uint64_t flows = 0;             // in the buffer at the last harvest
   uint32_t flow_capacity = 0;
   std::string health;         // OK, WARNING, CRITICAL, UNKNOWN
   std::string health_detail;  // netacct-health's line
