@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -145,7 +146,11 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
   if (!state) return state.error();
   if (uint32_t foreign = state->any_id(); foreign != 0) {
     auto name = prog_name(foreign);
-    if (name && name.value() == "netacct_xdp_in")
+    // Another tag's netacct program (this tag's own, attached without its
+    // link, is as foreign as any other program: the hint below applies).
+    auto maps = prog_map_ids(foreign);
+    bool own = maps && std::find(maps->begin(), maps->end(), owner_map_id(datapath)) != maps->end();
+    if (name && name.value() == "netacct_xdp_in" && !own)
       return Error{describe(iface) + ": " +
                        describe_prog_owner(foreign, pin_base_of(datapath.pin_path())) +
                        " already counts here with XDP (program id " + std::to_string(foreign) +
