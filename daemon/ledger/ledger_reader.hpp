@@ -36,6 +36,7 @@ class LedgerReader {
   Result<LedgerSnapshot> snapshot();
   ledger_schema::Queries& queries() { return queries_; }
   const std::string& path() const { return db_.path(); }
+  sql::Database& database() { return db_; }
 
  private:
   explicit LedgerReader(sql::Database db) : db_(std::move(db)), queries_(db_) {}

@@ -81,6 +81,22 @@ ALTER TABLE ledger ADD COLUMN flow_capacity INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ledger ADD COLUMN metrics TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: history (history.hpp). Bins lead their keys with the level
+// and start, so a harvest's upserts land together at the tree's end.
+const char* const kMigrateTo3 = R"sql(
+CREATE TABLE IF NOT EXISTS flow_bins (
+  level INTEGER NOT NULL, start INTEGER NOT NULL,
+  local TEXT NOT NULL, remote TEXT NOT NULL, protocol INTEGER NOT NULL,
+  rx_bytes INTEGER NOT NULL, rx_packets INTEGER NOT NULL,
+  tx_bytes INTEGER NOT NULL, tx_packets INTEGER NOT NULL,
+  PRIMARY KEY (level, start, local, remote, protocol)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tag_bins (
+  level INTEGER NOT NULL, start INTEGER NOT NULL,
+  rx_bytes INTEGER NOT NULL, rx_packets INTEGER NOT NULL,
+  tx_bytes INTEGER NOT NULL, tx_packets INTEGER NOT NULL,
+  PRIMARY KEY (level, start)) WITHOUT ROWID;
+)sql";
+
 }  // namespace
 
 const char* flows_table(Scope scope) {
@@ -120,6 +136,8 @@ Result<void> create_or_check(sql::Database& db) {
     if (auto created = db.exec(kCreate); !created) return created;
   if (found < 2)
     if (auto migrated = db.exec(kMigrateTo2); !migrated) return migrated;
+  if (found < 3)
+    if (auto migrated = db.exec(kMigrateTo3); !migrated) return migrated;
   return db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
 }
 

@@ -23,7 +23,7 @@
 
 namespace netacct::ledger_schema {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Creates what is missing (a new database) and checks the version of an
 // existing one.

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "../common/log.hpp"
+#include "history.hpp"
 
 namespace netacct {
 
@@ -131,6 +132,25 @@ Result<void> SqliteStore::prepare() {
       "tx_bytes = tx_bytes + excluded.tx_bytes, tx_packets = tx_packets + excluded.tx_packets");
   if (!bucket) return bucket.error();
   upsert_bucket_ = std::move(bucket.value());
+  const char* kAddCounters =
+      " ON CONFLICT DO UPDATE SET rx_bytes = rx_bytes + excluded.rx_bytes, "
+      "rx_packets = rx_packets + excluded.rx_packets, tx_bytes = tx_bytes + excluded.tx_bytes, "
+      "tx_packets = tx_packets + excluded.tx_packets";
+  auto flow_bin = db_.prepare(
+      (std::string(
+           "INSERT INTO flow_bins (level, start, local, remote, protocol, rx_bytes, "
+           "rx_packets, tx_bytes, tx_packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") +
+       kAddCounters)
+          .c_str());
+  if (!flow_bin) return flow_bin.error();
+  upsert_flow_bin_ = std::move(flow_bin.value());
+  auto tag_bin = db_.prepare((std::string("INSERT INTO tag_bins (level, start, rx_bytes, "
+                                          "rx_packets, tx_bytes, tx_packets) VALUES (?1, ?2, ?3, "
+                                          "?4, ?5, ?6)") +
+                              kAddCounters)
+                                 .c_str());
+  if (!tag_bin) return tag_bin.error();
+  upsert_tag_bin_ = std::move(tag_bin.value());
   auto binding = db_.prepare(
       "UPDATE ledger SET pin_instance = ?1, generation = ?2, harvests = harvests + 1, "
       "last_harvest = ?3, last_traffic = CASE WHEN ?4 THEN ?3 ELSE last_traffic END, "
@@ -234,6 +254,33 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
       aggregate.new_flows[static_cast<int>(scope)] += inserted.value() ? 1 : 0;
     }
   }
+  // History: the bins of this harvest's swap instant (history.hpp).
+  for (BinLevel level : {BinLevel::Hour, BinLevel::Day, BinLevel::Month}) {
+    int64_t start = bin_start(level, when);
+    for (const Keyed& k : keyed) {
+      const netacct_counters& c = k.flow->counters;
+      upsert_flow_bin_.bind(1, static_cast<int64_t>(level))
+          .bind(2, start)
+          .bind(3, k.local)
+          .bind(4, k.remote)
+          .bind(5, k.flow->key.protocol)
+          .bind(6, static_cast<int64_t>(c.rx_bytes))
+          .bind(7, static_cast<int64_t>(c.rx_packets))
+          .bind(8, static_cast<int64_t>(c.tx_bytes))
+          .bind(9, static_cast<int64_t>(c.tx_packets));
+      if (auto added = upsert_flow_bin_.run(); !added) return added;
+    }
+  }
+  if (!delta.flows.empty()) {
+    netacct_counters total = delta.flow_total();
+    upsert_tag_bin_.bind(1, static_cast<int64_t>(BinLevel::FiveMinutes))
+        .bind(2, bin_start(BinLevel::FiveMinutes, when))
+        .bind(3, static_cast<int64_t>(total.rx_bytes))
+        .bind(4, static_cast<int64_t>(total.rx_packets))
+        .bind(5, static_cast<int64_t>(total.tx_bytes))
+        .bind(6, static_cast<int64_t>(total.tx_packets));
+    if (auto added = upsert_tag_bin_.run(); !added) return added;
+  }
   for (const auto& [key, aggregate] : by_protocol)
     for (Scope scope : kScopes)
       if (auto added = add_totals(scope, key.first, key.second,
@@ -269,6 +316,32 @@ Result<void> SqliteStore::set_identity(const std::string& boot_id, const std::st
       .bind(4, ingress_mode)
       .bind(5, static_cast<int64_t>(flow_capacity));
   return stmt->run();
+}
+
+Result<uint64_t> SqliteStore::prune_history(int64_t now, const Retention& retention,
+                                            uint64_t max_rows) {
+  uint64_t removed = 0;
+  for (BinLevel level : {BinLevel::FiveMinutes, BinLevel::Hour, BinLevel::Day, BinLevel::Month}) {
+    int64_t keep = retention.of(level);
+    if (keep <= 0 || removed >= max_rows) continue;
+    // Whole bins only: a bin is removed once it ended before the limit.
+    int64_t before = bin_start(level, now - keep);
+    const char* sql =
+        level == BinLevel::FiveMinutes
+            ? "DELETE FROM tag_bins WHERE (level, start) IN (SELECT level, start FROM tag_bins "
+              "WHERE level = ?1 AND start < ?2 LIMIT ?3)"
+            : "DELETE FROM flow_bins WHERE (level, start, local, remote, protocol) IN (SELECT "
+              "level, start, local, remote, protocol FROM flow_bins WHERE level = ?1 AND start < "
+              "?2 LIMIT ?3)";
+    auto stmt = db_.prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->bind(1, static_cast<int64_t>(level))
+        .bind(2, before)
+        .bind(3, static_cast<int64_t>(max_rows - removed));
+    if (auto done = stmt->run(); !done) return done.error();
+    removed += static_cast<uint64_t>(db_.changes());
+  }
+  return removed;
 }
 
 Result<void> SqliteStore::set_metrics(const std::string& address) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "history.hpp"
 #include "ledger_model.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
@@ -43,6 +44,10 @@ class SqliteStore final : public LedgerStore {
   Result<void> set_identity(const std::string& boot_id, const std::string& interface,
                             const std::string& netns, const std::string& ingress_mode,
                             uint32_t flow_capacity);
+  // Removes history bins older than retention says, at most max_rows per
+  // call (a bounded step; the daemon calls it after each commit). Returns
+  // the rows removed.
+  Result<uint64_t> prune_history(int64_t now, const Retention& retention, uint64_t max_rows);
   // Where /metrics is served ("" = off), for status listings.
   Result<void> set_metrics(const std::string& address);
 
@@ -96,6 +101,8 @@ class SqliteStore final : public LedgerStore {
   sql::Statement upsert_flow_[3];
   sql::Statement upsert_totals_;
   sql::Statement upsert_bucket_;
+  sql::Statement upsert_flow_bin_;
+  sql::Statement upsert_tag_bin_;
   sql::Statement update_binding_;
   sql::Statement select_binding_;
 };

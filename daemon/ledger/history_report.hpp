@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reports over the ledger's history (history.hpp), read-only: the rows
+// `netacct report` prints. Bins are whole: a range selects every bin of
+// the level that begins in [bin_start(since), until).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../common/flow.hpp"
+#include "../common/result.hpp"
+#include "history.hpp"
+#include "sqlite.hpp"
+
+namespace netacct {
+
+enum class GroupBy { Total, Local, Remote, Protocol, Flow };
+bool parse_group_by(const std::string& text, GroupBy& by);
+const char* group_by_name(GroupBy by);
+
+struct ReportQuery {
+  BinLevel level = BinLevel::Day;
+  int64_t since = 0;
+  int64_t until = 0;  // exclusive
+  GroupBy by = GroupBy::Total;
+  size_t top = 0;  // per bin, largest first; 0 = all
+};
+
+struct ReportRow {
+  int64_t start = 0;
+  std::string local;   // "" unless grouped by local or flow
+  std::string remote;  // "" unless grouped by remote or flow
+  int protocol = -1;   // -1 unless grouped by protocol or flow
+  netacct_counters counters{};
+};
+
+// 5-minute bins hold per-tag totals only: with BinLevel::FiveMinutes the
+// grouping must be Total.
+Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& query);
+
+}  // namespace netacct

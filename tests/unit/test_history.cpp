@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// History bins with an injected clock: traffic in several hours, days and
+// months; every report equals the ground truth of its period, the levels
+// sum to each other and to the lifetime totals, and pruning removes only
+// what retention says.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <map>
+#include <string>
+
+#include "daemon/ledger/history.hpp"
+#include "daemon/ledger/history_report.hpp"
+#include "daemon/ledger/ledger.hpp"
+#include "daemon/ledger/ledger_reader.hpp"
+#include "daemon/ledger/sqlite_store.hpp"
+#include "ledger_fakes.hpp"
+
+using namespace netacct;
+using namespace netacct::test;
+
+namespace {
+
+// Bins follow local time; the tests pin it to UTC (and restore it).
+class TimeZone {
+ public:
+  explicit TimeZone(const char* zone) {
+    if (const char* old = ::getenv("TZ")) saved_ = old, had_ = true;
+    ::setenv("TZ", zone, 1);
+    ::tzset();
+  }
+  ~TimeZone() {
+    if (had_)
+      ::setenv("TZ", saved_.c_str(), 1);
+    else
+      ::unsetenv("TZ");
+    ::tzset();
+  }
+
+ private:
+  std::string saved_;
+  bool had_ = false;
+};
+
+int64_t utc(int year, int month, int day, int hour, int minute) {
+  struct tm t {};
+  t.tm_year = year - 1900;
+  t.tm_mon = month - 1;
+  t.tm_mday = day;
+  t.tm_hour = hour;
+  t.tm_min = minute;
+  return static_cast<int64_t>(::timegm(&t));
+}
+
+uint64_t rx_of(const std::vector<ReportRow>& rows, int64_t start, const std::string& remote) {
+  uint64_t sum = 0;
+  for (const ReportRow& row : rows)
+    if (row.start == start && (remote.empty() || row.remote == remote)) sum += row.counters.rx_bytes;
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("history: bins start at local-time boundaries, DST included") {
+  TimeZone zone("UTC");
+  int64_t t = utc(2026, 11, 30, 22, 53) + 17;
+  CHECK(bin_start(BinLevel::FiveMinutes, t) == utc(2026, 11, 30, 22, 50));
+  CHECK(bin_start(BinLevel::Hour, t) == utc(2026, 11, 30, 22, 0));
+  CHECK(bin_start(BinLevel::Day, t) == utc(2026, 11, 30, 0, 0));
+  CHECK(bin_start(BinLevel::Month, t) == utc(2026, 11, 1, 0, 0));
+  CHECK(next_bin(BinLevel::Month, utc(2026, 12, 1, 0, 0)) == utc(2027, 1, 1, 0, 0));
+  TimeZone berlin("Europe/Berlin");
+  // 2026-03-29 has 23 hours in Berlin (clocks go forward at 02:00).
+  int64_t day = bin_start(BinLevel::Day, utc(2026, 3, 29, 12, 0));
+  CHECK(next_bin(BinLevel::Day, day) - day == 23 * 3600);
+}
+
+TEST_CASE("history: reports per period equal the truth; levels sum; pruning follows retention") {
+  TimeZone zone("UTC");
+  TempDir dir;
+  auto store = SqliteStore::open({dir.file("h.db"), "h"});
+  REQUIRE(store.ok());
+  FakeCounterSource source;
+  int64_t now = 0;
+  Ledger ledger(source, *store.value(), [&] { return now; });
+  const netacct_flow_key a = flow_key("10.0.0.1", "10.0.0.2", IPPROTO_UDP);
+  const netacct_flow_key b = flow_key("10.0.0.1", "10.0.0.3", IPPROTO_TCP);
+  const netacct_flow_key c = flow_key("fd00::1", "fd00::2", IPPROTO_UDP);
+  auto harvest_at = [&](int64_t when) {
+    now = when;
+    REQUIRE(ledger.harvest().ok());
+  };
+  // Nov 30 22:50, 23:10 | Dec 1 00:05, 01:30 (a new hour, day and month).
+  source.add(a, counters(100, 1, 10, 1));
+  harvest_at(utc(2026, 11, 30, 22, 50));
+  source.add(a, counters(200, 2, 0, 0));
+  source.add(b, counters(1000, 1, 0, 0));
+  harvest_at(utc(2026, 11, 30, 23, 10));
+  source.add(a, counters(400, 4, 0, 0));
+  source.add(c, counters(0, 0, 3000, 3));
+  harvest_at(utc(2026, 12, 1, 0, 5));
+  source.add(b, counters(800, 8, 0, 0));
+  harvest_at(utc(2026, 12, 1, 1, 30));
+
+  auto reader = LedgerReader::open(dir.file("h.db"));
+  REQUIRE(reader.ok());
+  sql::Database& db = (*reader)->database();
+  auto report = [&](BinLevel level, GroupBy by, int64_t since, int64_t until, size_t top = 0) {
+    auto rows = run_report(db, {level, since, until, by, top});
+    REQUIRE(rows.ok());
+    return rows.value();
+  };
+  const int64_t all_from = utc(2026, 1, 1, 0, 0), all_to = utc(2027, 1, 1, 0, 0);
+
+  auto hours = report(BinLevel::Hour, GroupBy::Flow, all_from, all_to);
+  CHECK(rx_of(hours, utc(2026, 11, 30, 22, 0), "10.0.0.2") == 100);
+  CHECK(rx_of(hours, utc(2026, 11, 30, 23, 0), "10.0.0.2") == 200);
+  CHECK(rx_of(hours, utc(2026, 11, 30, 23, 0), "10.0.0.3") == 1000);
+  CHECK(rx_of(hours, utc(2026, 12, 1, 0, 0), "10.0.0.2") == 400);
+  CHECK(rx_of(hours, utc(2026, 12, 1, 1, 0), "10.0.0.3") == 800);
+  CHECK(hours.size() == 6);  // sparse: only bins with traffic
+
+  auto days = report(BinLevel::Day, GroupBy::Remote, all_from, all_to);
+  CHECK(rx_of(days, utc(2026, 11, 30, 0, 0), "10.0.0.2") == 300);
+  CHECK(rx_of(days, utc(2026, 11, 30, 0, 0), "10.0.0.3") == 1000);
+  CHECK(rx_of(days, utc(2026, 12, 1, 0, 0), "10.0.0.2") == 400);
+  CHECK(rx_of(days, utc(2026, 12, 1, 0, 0), "10.0.0.3") == 800);
+
+  auto months = report(BinLevel::Month, GroupBy::Local, all_from, all_to);
+  REQUIRE(months.size() == 3);  // (Nov, 10.0.0.1), (Dec, 10.0.0.1), (Dec, fd00::1)
+  CHECK(rx_of(months, utc(2026, 11, 1, 0, 0), "") == 1300);
+  CHECK(rx_of(months, utc(2026, 12, 1, 0, 0), "") == 1200);
+
+  // A range selects whole bins: December only, by protocol, the top one.
+  auto december = report(BinLevel::Month, GroupBy::Protocol, utc(2026, 12, 1, 0, 0), all_to, 1);
+  REQUIRE(december.size() == 1);
+  CHECK(december[0].protocol == IPPROTO_UDP);  // 400 + 3000 bytes beat TCP's 800
+  CHECK(december[0].counters.rx_bytes + december[0].counters.tx_bytes == 3400);
+
+  // Each level sums to the next and to the lifetime totals.
+  auto total_of = [&](BinLevel level) {
+    netacct_counters sum{};
+    for (const ReportRow& row : report(level, GroupBy::Total, all_from, all_to)) sum += row.counters;
+    return sum;
+  };
+  netacct_counters lifetime = (*reader)->snapshot()->lifetime.flow_total();
+  CHECK(total_of(BinLevel::Hour) == lifetime);
+  CHECK(total_of(BinLevel::Day) == lifetime);
+  CHECK(total_of(BinLevel::Month) == lifetime);
+  CHECK(total_of(BinLevel::FiveMinutes) == lifetime);
+  CHECK_FALSE(run_report(db, {BinLevel::FiveMinutes, all_from, all_to, GroupBy::Local, 0}).ok());
+
+  // Retention: hours for 2 h at Dec 1 02:10: the bins of Nov 30 go, nothing
+  // else; a step of at most 1 row removes exactly one.
+  Retention retention;
+  retention.hour = 2 * 3600;
+  retention.five_minutes = 0;
+  auto one = store.value()->prune_history(utc(2026, 12, 1, 2, 10), retention, 1);
+  REQUIRE(one.ok());
+  CHECK(one.value() == 1);
+  auto rest = store.value()->prune_history(utc(2026, 12, 1, 2, 10), retention, 1000);
+  REQUIRE(rest.ok());
+  CHECK(rest.value() == 2);
+  hours = report(BinLevel::Hour, GroupBy::Flow, all_from, all_to);
+  CHECK(hours.size() == 3);
+  for (const ReportRow& row : hours) CHECK(row.start >= utc(2026, 12, 1, 0, 0));
+  CHECK(total_of(BinLevel::Day) == lifetime);  // other levels untouched
+  CHECK(total_of(BinLevel::Month) == lifetime);
+}
