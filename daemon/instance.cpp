@@ -215,6 +215,10 @@ Result<void> Instance::attach() {
   return ok();
 }
 
+// Old history rows removed per harvest at most: pruning never makes a
+// harvest long, and catches up over a few intervals.
+constexpr uint64_t kPruneRowsPerHarvest = 20000;
+
 HarvestReport Instance::harvest(bool export_wanted) {
   HarvestReport report;
   uint64_t started = monotonic_ns();
@@ -231,6 +235,11 @@ HarvestReport Instance::harvest(bool export_wanted) {
     // The delta stays in the idle buffer: the next harvest retries it.
     report.error = harvest.error().message();
   }
+  // History retention, a bounded step per harvest (off the loop thread).
+  if (report.ok)
+    if (auto pruned = store_->prune_history(report.now, options_.retention, kPruneRowsPerHarvest);
+        !pruned)
+      NA_WARN("ledger: pruning history: %s", pruned.error().message().c_str());
   if (export_wanted) {
     auto needed = export_->needed();
     if (!needed) {

@@ -39,6 +39,8 @@ Options:
                         plain (scrolling), off; default: live on a terminal, plain with
                         --debug, else off
       --no-console      the same as --console=off
+      --retention LIST  history kept per level, e.g. 5min=48h,hour=14d,day=400d,month=forever
+                        (those are the defaults)
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
       --max-flows N     flow capacity (default 65536)
       --max-whitelist N whitelist prefixes (default 16384)
@@ -100,6 +102,44 @@ static std::string checkout_root() {
 std::string default_log_dir() {
   std::string root = checkout_root();
   return env_or("NETACCT_LOG_DIR", root.empty() ? "/var/lib/netacct" : root + "/logs");
+}
+
+Result<void> parse_retention(const std::string& text, Retention& retention) {
+  std::string rest = text;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string item = rest.substr(0, comma);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+    auto equals = item.find('=');
+    std::string level = item.substr(0, equals);
+    std::string value = equals == std::string::npos ? "" : item.substr(equals + 1);
+    int64_t* slot = level == "5min"    ? &retention.five_minutes
+                    : level == "hour"  ? &retention.hour
+                    : level == "day"   ? &retention.day
+                    : level == "month" ? &retention.month
+                                       : nullptr;
+    if (!slot || value.empty())
+      return Error{"retention '" + item +
+                       "': expected LEVEL=DURATION with LEVEL 5min, hour, day or "
+                       "month (e.g. hour=14d)",
+                   0,
+                   {}};
+    if (value == "forever" || value == "0") {
+      *slot = 0;
+      continue;
+    }
+    char* end = nullptr;
+    long long amount = std::strtoll(value.c_str(), &end, 10);
+    int64_t unit = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+    if (amount <= 0 || unit == 0 || end[1] != '\0')
+      return Error{"retention '" + item +
+                       "': the duration must be N followed by m, h or d, or "
+                       "'forever'",
+                   0,
+                   {}};
+    *slot = amount * unit;
+  }
+  return ok();
 }
 
 std::string default_state_dir(const std::string& log_dir) {
@@ -195,7 +235,8 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                               "state_dir",
                                               "ledger",
                                               "json_interval",
-                                              "json_max_idle_days"};
+                                              "json_max_idle_days",
+                                              "retention"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -227,6 +268,12 @@ Result<void> apply_instance_object(const json::object& object, const std::string
         flag("xdp", opts.xdp), flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
         flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
+  }
+  if (const json::value* v = field("retention")) {
+    if (!v->is_string())
+      return Error{path + ": 'retention' must be a string such as \"hour=14d,day=400d\"", 0, {}};
+    if (auto parsed = parse_retention(std::string(v->get_string()), opts.retention); !parsed)
+      return Error{path + ": " + parsed.error().message(), 0, {}};
   }
   if (const json::value* v = field("tag"); v && v->is_string() && v->get_string().empty())
     return Error{path + ": 'tag' must not be empty ([a-z0-9_-]{1,32})", 0, {}};
@@ -294,7 +341,8 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kJsonInterval,
     kJsonMaxIdleDays,
     kConsole,
-    kNoConsole
+    kNoConsole,
+    kRetention
   };
   static const option long_options[] = {
       {"xdp", no_argument, nullptr, 'x'},
@@ -322,6 +370,7 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"json-max-idle-days", required_argument, nullptr, kJsonMaxIdleDays},
       {"console", required_argument, nullptr, kConsole},
       {"no-console", no_argument, nullptr, kNoConsole},
+      {"retention", required_argument, nullptr, kRetention},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -379,6 +428,10 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
           return Error{"--console=" + value + ": expected live, plain, off or auto", 0, {}};
         break;
       case kNoConsole: opts.console = ConsoleMode::Off; break;
+      case kRetention:
+        if (auto parsed = parse_retention(value, opts.retention); !parsed)
+          return Error{"--retention: " + parsed.error().message(), 0, {}};
+        break;
       case kStateDir: opts.state_dir = value; break;
       case kLedger: opts.ledger_file = value; break;
       case kJsonInterval: {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../common/result.hpp"
+#include "../ledger/history.hpp"
 
 namespace boost::json {
 class object;
@@ -45,6 +46,8 @@ struct DaemonOptions {
   double interval = 5.0;
   double json_interval = 0;         // 0 = the harvest interval
   uint32_t json_max_idle_days = 0;  // 0 = no folding
+  // History retention (--retention 5min=48h,hour=14d,day=400d,month=0).
+  Retention retention;
   uint32_t max_flows = 65536;
   uint32_t max_whitelist = 16384;
   // /metrics (daemon/metrics/): on by default, loopback only.
@@ -56,6 +59,11 @@ struct DaemonOptions {
 
 // Upper bound of --metrics-top-flows (two series per flow).
 inline constexpr uint32_t kMaxMetricsTopFlows = 1000;
+
+// "5min=48h,hour=14d,day=400d,month=forever": each level's retention (a
+// number with m, h or d; 0 or "forever" keeps all); levels not named keep
+// their defaults.
+Result<void> parse_retention(const std::string& text, Retention& retention);
 
 // Exit code for usage errors (bad flag or value).
 inline constexpr int kUsageExit = 2;

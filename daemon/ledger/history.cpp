@@ -64,14 +64,4 @@ int64_t next_bin(BinLevel level, int64_t start) {
   return start;
 }
 
-int64_t Retention::of(BinLevel level) const {
-  switch (level) {
-    case BinLevel::FiveMinutes: return five_minutes;
-    case BinLevel::Hour: return hour;
-    case BinLevel::Day: return day;
-    case BinLevel::Month: return month;
-  }
-  return 0;
-}
-
 }  // namespace netacct

@@ -34,7 +34,16 @@ struct Retention {
   int64_t hour = 14 * 86400;
   int64_t day = 400 * 86400;
   int64_t month = 0;
-  int64_t of(BinLevel level) const;
+  // Inline: the configuration layer sets these without linking the ledger.
+  int64_t of(BinLevel level) const {
+    switch (level) {
+      case BinLevel::FiveMinutes: return five_minutes;
+      case BinLevel::Hour: return hour;
+      case BinLevel::Day: return day;
+      case BinLevel::Month: return month;
+    }
+    return 0;
+  }
 };
 
 }  // namespace netacct

@@ -26,9 +26,8 @@ const char* group_by_name(GroupBy by) {
 
 Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& query) {
   if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total)
-    return Error{"5-minute history holds per-tag totals only (use --by total, or an hourly period)",
-                 0,
-                 {}};
+    return Error{
+        "5-minute history holds per-tag totals only (use --by total, or an hourly period)", 0, {}};
   bool local = query.by == GroupBy::Local || query.by == GroupBy::Flow;
   bool remote = query.by == GroupBy::Remote || query.by == GroupBy::Flow;
   bool protocol = query.by == GroupBy::Protocol || query.by == GroupBy::Flow;

@@ -57,7 +57,8 @@ int64_t utc(int year, int month, int day, int hour, int minute) {
 uint64_t rx_of(const std::vector<ReportRow>& rows, int64_t start, const std::string& remote) {
   uint64_t sum = 0;
   for (const ReportRow& row : rows)
-    if (row.start == start && (remote.empty() || row.remote == remote)) sum += row.counters.rx_bytes;
+    if (row.start == start && (remote.empty() || row.remote == remote))
+      sum += row.counters.rx_bytes;
   return sum;
 }
 
@@ -142,7 +143,8 @@ TEST_CASE("history: reports per period equal the truth; levels sum; pruning foll
   // Each level sums to the next and to the lifetime totals.
   auto total_of = [&](BinLevel level) {
     netacct_counters sum{};
-    for (const ReportRow& row : report(level, GroupBy::Total, all_from, all_to)) sum += row.counters;
+    for (const ReportRow& row : report(level, GroupBy::Total, all_from, all_to))
+      sum += row.counters;
     return sum;
   };
   netacct_counters lifetime = (*reader)->snapshot()->lifetime.flow_total();

@@ -132,3 +132,17 @@ TEST_CASE("derived tags are valid tags") {
   CHECK(derive_tag("/proc/123/ns/net", "eth0") == "net-eth0");
   CHECK(derive_tag("", std::string(40, 'a')).size() == 32);
 }
+
+TEST_CASE("--retention sets each history level; bad ones name the item") {
+  auto parsed = parse({"--retention", "5min=12h,hour=7d,month=forever", "veth0"});
+  REQUIRE(parsed.ok());
+  CHECK(parsed->retention.five_minutes == 12 * 3600);
+  CHECK(parsed->retention.hour == 7 * 86400);
+  CHECK(parsed->retention.day == 400 * 86400);  // default kept
+  CHECK(parsed->retention.month == 0);
+  for (const char* bad : {"week=1d", "hour=", "hour=5x", "hour=-1d", "hour=3dd"}) {
+    auto refused = parse({"--retention", bad, "veth0"});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message().find(std::string("'") + bad + "'") != std::string::npos);
+  }
+}

@@ -7,15 +7,29 @@
 #include <climits>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "daemon/common/version.hpp"
 #include "daemon/config/options.hpp"
 #include "pin/pin_dir.hpp"
+#include "report.hpp"
 #include "status.hpp"
 
 namespace {
 
 const char* kUsage = R"(Usage: netacct status [--json] [--state-dir DIR] [--pin-base DIR]
+       netacct report [--tag T] [--by total|local|remote|protocol|flow]
+                      [--period 5min|hour|day|month]
+                      [--since T [--until T] | --month YYYY-MM | --last N(m|h|d)]
+                      [--top N] [--format table|json|csv]
+       netacct tags [--json]
+
+  report    traffic per period from the ledger's history (read-only, safe
+            while netacctd runs). Bins are whole and in local time; a harvest
+            belongs to the bin of its instant. Defaults: --by total,
+            --period day, the last 31 days (24 h per hour, 2 h per 5min,
+            366 days per month). 5min holds per-tag totals only.
+  tags      every tag with a ledger: interface, lifetime totals, last harvest.
 
   status    one line per netacct tag on this host: interface@namespace,
             ingress mode, state (running, counting, leftover, stopped), pid,
@@ -62,23 +76,46 @@ int main(int argc, char** argv) {
   bool as_json = false;
   netacct::status::Settings settings;
   opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, ":jVh", long_options, nullptr)) != -1) {
-    switch (c) {
-      case 'j': as_json = true; break;
-      case kStateDir: settings.state_dir = optarg; break;
-      case kPinBase: settings.pin_base = optarg; break;
-      case 'V': std::printf("netacct %s\n", netacct::kVersion); return 0;
-      case 'h': std::fputs(kUsage, stdout); return 0;
-      case ':': return usage_error("option '" + std::string(argv[optind - 1]) + "' needs a value");
-      default: return usage_error("unknown option '" + std::string(argv[optind - 1]) + "'");
+  // '+': options stop at the command word; status's own come after it and
+  // are read by a second pass; report's and tags' are theirs to parse.
+  auto parse_options = [&]() -> int {
+    int c;
+    while ((c = getopt_long(argc, argv, "+:jVh", long_options, nullptr)) != -1) {
+      switch (c) {
+        case 'j': as_json = true; break;
+        case kStateDir: settings.state_dir = optarg; break;
+        case kPinBase: settings.pin_base = optarg; break;
+        case 'V': std::printf("netacct %s\n", netacct::kVersion); return 0;
+        case 'h': std::fputs(kUsage, stdout); return 0;
+        case ':':
+          return usage_error("option '" + std::string(argv[optind - 1]) + "' needs a value");
+        default: return usage_error("unknown option '" + std::string(argv[optind - 1]) + "'");
+      }
     }
-  }
+    return -1;
+  };
+  if (int done = parse_options(); done >= 0) return done;
   if (optind >= argc) return usage_error("no command given (try 'netacct status')");
   std::string command = argv[optind];
+  if (command == "report" || command == "tags") {
+    // Their own options follow the command word; --state-dir may be given
+    // before it (parsed above) or among them.
+    std::vector<std::string> rest;
+    for (int i = optind + 1; i < argc; i++) {
+      std::string arg = argv[i];
+      if (arg == "--state-dir" && i + 1 < argc)
+        settings.state_dir = argv[++i];
+      else
+        rest.push_back(arg);
+    }
+    if (settings.state_dir.empty()) settings.state_dir = netacct::default_state_dir();
+    return command == "report" ? netacct::report::report_command(rest, settings.state_dir)
+                               : netacct::report::tags_command(rest, settings.state_dir);
+  }
   if (command != "status") return usage_error("unknown command '" + command + "'");
-  if (optind + 1 < argc)
-    return usage_error("too many arguments: '" + std::string(argv[optind + 1]) + "'");
+  optind++;
+  if (int done = parse_options(); done >= 0) return done;
+  if (optind < argc) return usage_error("too many arguments: '" + std::string(argv[optind]) + "'");
   if (settings.state_dir.empty()) settings.state_dir = netacct::default_state_dir();
   if (settings.pin_base.empty()) settings.pin_base = netacct::pin::kDefaultBase;
   settings.health_tool = own_directory() + "/netacct-health";

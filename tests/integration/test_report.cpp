@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// `netacct report` and `netacct tags` over a real daemon's ledger: the
+// figures of each format equal what the sockets counted; errors are one
+// line with the documented exit codes. (Several periods with a controlled
+// clock: tests/unit/test_history.cpp.)
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "tests/support/daemon_process.hpp"
+#include "tests/support/topology.hpp"
+#include "tests/support/traffic.hpp"
+
+using namespace netacct;
+using namespace netacct::test;
+
+namespace {
+
+std::string netacct_bin() {
+  const char* build = std::getenv("BUILD");
+  return std::string(build && *build ? build : "build") + "/bin/netacct";
+}
+
+}  // namespace
+
+TEST_CASE("report: a real ledger's hour, day and month in json, csv and table equal the truth") {
+  Topology topo;
+  TagGuard tag("rep");
+  std::string dir = make_temp_dir("netacct-report");
+  DaemonProcess daemon;
+  std::string output = dir + "/out.json";
+  daemon.start({"--tag", tag.tag(), "--namespace", topo.a().netns, "--interval", "0.3",
+                "--no-metrics", topo.a().ifname, output},
+               dir + "/d.log");
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  UdpSpec in;
+  in.from_netns = topo.b().netns;
+  in.to_netns = topo.a().netns;
+  in.to_address = topo.a().ipv4;
+  in.count = 700;
+  in.payload = 300;
+  in.burst = 10;
+  in.port = 40701;
+  REQUIRE(udp_transfer(in).received == in.count);
+  UdpSpec out6;
+  out6.from_netns = topo.a().netns;
+  out6.to_netns = topo.b().netns;
+  out6.to_address = topo.b().ipv6;
+  out6.count = 500;
+  out6.payload = 100;
+  out6.burst = 10;
+  out6.port = 40702;
+  REQUIRE(udp_transfer(out6).received == out6.count);
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait(15000) == 0);
+  const uint64_t rx4 = in.count * udp_ip_bytes(topo.a().ipv4, in.payload);
+  const uint64_t tx6 = out6.count * udp_ip_bytes(topo.b().ipv6, out6.payload);
+  const std::string base = netacct_bin() + " report --tag " + tag.tag();
+
+  for (const char* period : {"hour", "day", "month"}) {
+    INFO(period);
+    std::string text;
+    REQUIRE(run(base + " --by flow --format json --period " + period, &text) == 0);
+    INFO(text);
+    boost::json::value report = boost::json::parse(text);
+    uint64_t got_rx4 = 0, got_tx6 = 0, got_rx4_packets = 0, got_tx6_packets = 0;
+    for (const boost::json::value& row : report.at("rows").as_array()) {
+      if (row.at("remote") == topo.b().ipv4.c_str() && row.at("protocol") == "UDP") {
+        got_rx4 += row.at("rx_bytes").to_number<uint64_t>();
+        got_rx4_packets += row.at("rx_packets").to_number<uint64_t>();
+      }
+      if (row.at("remote") == topo.b().ipv6.c_str() && row.at("protocol") == "UDP") {
+        got_tx6 += row.at("tx_bytes").to_number<uint64_t>();
+        got_tx6_packets += row.at("tx_packets").to_number<uint64_t>();
+      }
+    }
+    CHECK(got_rx4 == rx4);
+    CHECK(got_rx4_packets == in.count);
+    CHECK(got_tx6 == tx6);
+    CHECK(got_tx6_packets == out6.count);
+  }
+  // CSV, by remote: the same figures as integers.
+  std::string csv;
+  REQUIRE(run(base + " --by remote --period day --format csv", &csv) == 0);
+  INFO(csv);
+  CHECK(csv.rfind("start,start_utc,local,remote,protocol,rx_bytes,tx_bytes,rx_packets,tx_packets\n",
+                  0) == 0);
+  uint64_t csv_rx4 = 0;
+  std::istringstream lines(csv);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> f;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) f.push_back(cell);
+    if (f.size() == 9 && f[3] == topo.b().ipv4) csv_rx4 += std::stoull(f[5]);
+  }
+  CHECK(csv_rx4 == rx4);
+  // The table: a header, units, a total; --top 1 keeps the busiest row.
+  std::string table;
+  REQUIRE(run(base + " --by remote --period month --top 1", &table) == 0);
+  INFO(table);
+  CHECK(table.find("PERIOD") != std::string::npos);
+  CHECK(table.find(topo.b().ipv4) != std::string::npos);  // 700 x 328 B beats 500 x 148 B
+  CHECK(table.find(topo.b().ipv6) == std::string::npos);
+  CHECK(table.find("KiB") != std::string::npos);
+
+  // tags: lifetime totals include our flows.
+  std::string tags;
+  REQUIRE(run(netacct_bin() + " tags --json", &tags) == 0);
+  boost::json::value listed = boost::json::parse(tags);
+  bool found = false;
+  for (const boost::json::value& row : listed.at("tags").as_array())
+    if (row.at("tag") == tag.tag().c_str()) {
+      found = true;
+      CHECK(row.at("rx_bytes").to_number<uint64_t>() >= rx4);
+      CHECK(row.at("interface") == topo.a().ifname.c_str());
+    }
+  CHECK(found);
+
+  // Errors: one line each, 1 for a missing ledger, 2 for usage.
+  std::string said;
+  CHECK(run(netacct_bin() + " report --tag no-such-tag", &said) == 1);
+  CHECK(said.find("no ledger for tag 'no-such-tag'") != std::string::npos);
+  CHECK(run(base + " --since 2026-13-01", &said) == 2);
+  CHECK(said.find("--since: '2026-13-01'") != std::string::npos);
+  CHECK(run(base + " --since 2026-12-02 --until 2026-12-01", &said) == 2);
+  CHECK(said.find("the range is empty") != std::string::npos);
+  CHECK(run(base + " --period 5min --by local", &said) == 2);
+  CHECK(said.find("5-minute history holds per-tag totals only") != std::string::npos);
+  run("rm -rf " + dir);
+}
