@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "history_report.hpp"
 
+#include <algorithm>
+#include <functional>
+
 namespace netacct {
 
 bool parse_group_by(const std::string& text, GroupBy& by) {
@@ -25,9 +28,13 @@ const char* group_by_name(GroupBy by) {
 }
 
 Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& query) {
-  if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total)
+  if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total &&
+      query.by != GroupBy::Local)
     return Error{
-        "5-minute history holds per-tag totals only (use --by total, or an hourly period)", 0, {}};
+        "5-minute history holds totals per tag and per local address only (use --by "
+        "total or local, or an hourly period)",
+        0,
+        {}};
   bool local = query.by == GroupBy::Local || query.by == GroupBy::Flow;
   bool remote = query.by == GroupBy::Remote || query.by == GroupBy::Flow;
   bool protocol = query.by == GroupBy::Protocol || query.by == GroupBy::Flow;
@@ -35,7 +42,9 @@ Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& 
                         (protocol ? ", protocol" : ", -1");
   std::string group = std::string(local ? ", local" : "") + (remote ? ", remote" : "") +
                       (protocol ? ", protocol" : "");
-  std::string table = query.level == BinLevel::FiveMinutes ? "tag_bins" : "flow_bins";
+  // 5-minute totals per tag live in tag_bins, per local in flow_bins.
+  std::string table =
+      query.level == BinLevel::FiveMinutes && query.by == GroupBy::Total ? "tag_bins" : "flow_bins";
   std::string sql = "SELECT start" + columns +
                     ", sum(rx_bytes), sum(rx_packets), sum(tx_bytes), sum(tx_packets) FROM " +
                     table + " WHERE level = ?1 AND start >= ?2 AND start < ?3 GROUP BY start" +
@@ -64,6 +73,58 @@ Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& 
     rows.push_back(std::move(r));
   }
   return rows;
+}
+
+Result<std::vector<PercentileRow>> percentile_by_local(sql::Database& db, int64_t since,
+                                                       int64_t until, double percentile) {
+  if (percentile <= 0 || percentile >= 100)
+    return Error{"the percentile must be between 0 and 100 (exclusive)", 0, {}};
+  int64_t first = bin_start(BinLevel::FiveMinutes, since);
+  if (until <= first) return std::vector<PercentileRow>{};
+  // Every 5-minute interval of the range is a sample; bins without traffic
+  // (absent: history is sparse) are samples of zero.
+  uint64_t intervals = static_cast<uint64_t>((until - first + 299) / 300);
+  auto stmt = db.prepare(
+      "SELECT local, rx_bytes, tx_bytes FROM flow_bins WHERE level = ?1 AND start >= ?2 AND "
+      "start < ?3 ORDER BY local");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, static_cast<int64_t>(BinLevel::FiveMinutes)).bind(2, first).bind(3, until);
+  std::vector<PercentileRow> out;
+  std::vector<uint64_t> rx, tx, peak;
+  // The value at or below which `percentile` % of the samples lie: drop
+  // the top (100 - p) % of the intervals, take the largest left.
+  auto rank_value = [&](std::vector<uint64_t>& samples) -> double {
+    std::sort(samples.begin(), samples.end(), std::greater<>());
+    auto dropped =
+        static_cast<size_t>(static_cast<double>(intervals) * (100.0 - percentile) / 100.0);
+    return dropped < samples.size() ? static_cast<double>(samples[dropped]) / 300.0 : 0.0;
+  };
+  auto flush = [&](const std::string& local) {
+    if (local.empty()) return;
+    PercentileRow row;
+    row.local = local;
+    row.intervals = intervals;
+    row.active_intervals = rx.size();
+    row.rx_bytes_per_s = rank_value(rx);
+    row.tx_bytes_per_s = rank_value(tx);
+    row.max_bytes_per_s = rank_value(peak);
+    out.push_back(std::move(row));
+    rx.clear(), tx.clear(), peak.clear();
+  };
+  std::string current;
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!row.value()) break;
+    std::string local(stmt->column_text(0));
+    if (local != current) flush(current), current = local;
+    uint64_t r = stmt->column_u64(1), t = stmt->column_u64(2);
+    rx.push_back(r);
+    tx.push_back(t);
+    peak.push_back(std::max(r, t));
+  }
+  flush(current);
+  return out;
 }
 
 }  // namespace netacct

@@ -35,8 +35,24 @@ struct ReportRow {
   netacct_counters counters{};
 };
 
-// 5-minute bins hold per-tag totals only: with BinLevel::FiveMinutes the
-// grouping must be Total.
+// 5-minute bins hold totals per tag and per local address: with
+// BinLevel::FiveMinutes the grouping must be Total or Local.
 Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& query);
+
+// The p-th percentile of 5-minute rates per local address over a range:
+// every 5-minute interval of the range is a sample (no traffic = 0), the
+// top (100 - p) % are dropped, the largest left is the figure; the
+// convention burstable bandwidth is billed by. Per direction, and of the
+// larger direction in each interval.
+struct PercentileRow {
+  std::string local;
+  uint64_t intervals = 0;         // samples in the range
+  uint64_t active_intervals = 0;  // of which had traffic
+  double rx_bytes_per_s = 0;
+  double tx_bytes_per_s = 0;
+  double max_bytes_per_s = 0;
+};
+Result<std::vector<PercentileRow>> percentile_by_local(sql::Database& db, int64_t since,
+                                                       int64_t until, double percentile);
 
 }  // namespace netacct

@@ -280,6 +280,23 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
         .bind(5, static_cast<int64_t>(total.tx_bytes))
         .bind(6, static_cast<int64_t>(total.tx_packets));
     if (auto added = upsert_tag_bin_.run(); !added) return added;
+    // 5-minute totals per local address (remote "*", protocol 0): what a
+    // 95th-percentile bill is computed from.
+    std::map<std::string, netacct_counters> by_local;
+    for (const Keyed& k : keyed) by_local[k.local] += k.flow->counters;
+    int64_t start = bin_start(BinLevel::FiveMinutes, when);
+    for (const auto& [local, c] : by_local) {
+      upsert_flow_bin_.bind(1, static_cast<int64_t>(BinLevel::FiveMinutes))
+          .bind(2, start)
+          .bind(3, local)
+          .bind(4, std::string("*"))
+          .bind(5, 0)
+          .bind(6, static_cast<int64_t>(c.rx_bytes))
+          .bind(7, static_cast<int64_t>(c.rx_packets))
+          .bind(8, static_cast<int64_t>(c.tx_bytes))
+          .bind(9, static_cast<int64_t>(c.tx_packets));
+      if (auto added = upsert_flow_bin_.run(); !added) return added;
+    }
   }
   for (const auto& [key, aggregate] : by_protocol)
     for (Scope scope : kScopes)
@@ -326,13 +343,22 @@ Result<uint64_t> SqliteStore::prune_history(int64_t now, const Retention& retent
     if (keep <= 0 || removed >= max_rows) continue;
     // Whole bins only: a bin is removed once it ended before the limit.
     int64_t before = bin_start(level, now - keep);
+    if (level == BinLevel::FiveMinutes) {
+      auto stmt = db_.prepare(
+          "DELETE FROM tag_bins WHERE (level, start) IN (SELECT level, start FROM tag_bins "
+          "WHERE level = ?1 AND start < ?2 LIMIT ?3)");
+      if (!stmt) return stmt.error();
+      stmt->bind(1, static_cast<int64_t>(level))
+          .bind(2, bin_start(level, now - keep))
+          .bind(3, static_cast<int64_t>(max_rows - removed));
+      if (auto done = stmt->run(); !done) return done.error();
+      removed += static_cast<uint64_t>(db_.changes());
+      if (removed >= max_rows) continue;
+    }
     const char* sql =
-        level == BinLevel::FiveMinutes
-            ? "DELETE FROM tag_bins WHERE (level, start) IN (SELECT level, start FROM tag_bins "
-              "WHERE level = ?1 AND start < ?2 LIMIT ?3)"
-            : "DELETE FROM flow_bins WHERE (level, start, local, remote, protocol) IN (SELECT "
-              "level, start, local, remote, protocol FROM flow_bins WHERE level = ?1 AND start < "
-              "?2 LIMIT ?3)";
+        "DELETE FROM flow_bins WHERE (level, start, local, remote, protocol) IN (SELECT "
+        "level, start, local, remote, protocol FROM flow_bins WHERE level = ?1 AND start < "
+        "?2 LIMIT ?3)";
     auto stmt = db_.prepare(sql);
     if (!stmt) return stmt.error();
     stmt->bind(1, static_cast<int64_t>(level))

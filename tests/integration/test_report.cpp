@@ -59,6 +59,7 @@ TEST_CASE("report: a real ledger's hour, day and month in json, csv and table eq
   const uint64_t rx4 = in.count * udp_ip_bytes(topo.a().ipv4, in.payload);
   const uint64_t tx6 = out6.count * udp_ip_bytes(topo.b().ipv6, out6.payload);
   const std::string base = netacct_bin() + " report --tag " + tag.tag();
+  std::string said;
 
   for (const char* period : {"hour", "day", "month"}) {
     INFO(period);
@@ -108,6 +109,30 @@ TEST_CASE("report: a real ledger's hour, day and month in json, csv and table eq
   CHECK(table.find(topo.b().ipv6) == std::string::npos);
   CHECK(table.find("KiB") != std::string::npos);
 
+  // The 99.9th percentile of the last 24 h (288-289 intervals, none dropped) is
+  // the busiest interval: all of the IPv4 traffic, or at least half of it
+  // if it straddled two intervals.
+  std::string p999;
+  REQUIRE(run(base + " --percentile 99.9 --format json", &p999) == 0);
+  INFO(p999);
+  bool seen_local = false;
+  boost::json::value percentiles = boost::json::parse(p999);
+  for (const boost::json::value& row : percentiles.at("rows").as_array()) {
+    if (row.at("local") != topo.a().ipv4.c_str()) continue;
+    seen_local = true;
+    double busiest = row.at("rx_bytes_per_s").to_number<double>() * 300;
+    CHECK(row.at("intervals").to_number<int>() >= 288);  // and the current, partial one
+    CHECK(row.at("intervals").to_number<int>() <= 289);
+    CHECK(busiest <= static_cast<double>(rx4));
+    CHECK(busiest >= static_cast<double>(rx4) / 2);
+  }
+  CHECK(seen_local);
+  std::string p95;
+  REQUIRE(run(base + " --percentile 95", &p95) == 0);
+  CHECK(p95.find("RX p95") != std::string::npos);
+  CHECK(p95.find(topo.a().ipv4) != std::string::npos);
+  CHECK(run(base + " --percentile 95 --by remote", &said) == 2);
+
   // tags: lifetime totals include our flows.
   std::string tags;
   REQUIRE(run(netacct_bin() + " tags --json", &tags) == 0);
@@ -122,14 +147,14 @@ TEST_CASE("report: a real ledger's hour, day and month in json, csv and table eq
   CHECK(found);
 
   // Errors: one line each, 1 for a missing ledger, 2 for usage.
-  std::string said;
   CHECK(run(netacct_bin() + " report --tag no-such-tag", &said) == 1);
   CHECK(said.find("no ledger for tag 'no-such-tag'") != std::string::npos);
   CHECK(run(base + " --since 2026-13-01", &said) == 2);
   CHECK(said.find("--since: '2026-13-01'") != std::string::npos);
   CHECK(run(base + " --since 2026-12-02 --until 2026-12-01", &said) == 2);
   CHECK(said.find("the range is empty") != std::string::npos);
-  CHECK(run(base + " --period 5min --by local", &said) == 2);
-  CHECK(said.find("5-minute history holds per-tag totals only") != std::string::npos);
+  CHECK(run(base + " --period 5min --by remote", &said) == 2);
+  CHECK(said.find("5-minute history holds totals per tag and per local address only") !=
+        std::string::npos);
   run("rm -rf " + dir);
 }

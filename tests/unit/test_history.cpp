@@ -110,7 +110,7 @@ TEST_CASE("history: reports per period equal the truth; levels sum; pruning foll
   sql::Database& db = (*reader)->database();
   auto report = [&](BinLevel level, GroupBy by, int64_t since, int64_t until, size_t top = 0) {
     auto rows = run_report(db, {level, since, until, by, top});
-    REQUIRE(rows.ok());
+    REQUIRE_MESSAGE(rows.ok(), (rows.ok() ? std::string() : rows.error().message()));
     return rows.value();
   };
   const int64_t all_from = utc(2026, 1, 1, 0, 0), all_to = utc(2027, 1, 1, 0, 0);
@@ -152,7 +152,11 @@ TEST_CASE("history: reports per period equal the truth; levels sum; pruning foll
   CHECK(total_of(BinLevel::Day) == lifetime);
   CHECK(total_of(BinLevel::Month) == lifetime);
   CHECK(total_of(BinLevel::FiveMinutes) == lifetime);
-  CHECK_FALSE(run_report(db, {BinLevel::FiveMinutes, all_from, all_to, GroupBy::Local, 0}).ok());
+  CHECK_FALSE(run_report(db, {BinLevel::FiveMinutes, all_from, all_to, GroupBy::Remote, 0}).ok());
+  netacct_counters five_by_local{};
+  for (const ReportRow& row : report(BinLevel::FiveMinutes, GroupBy::Local, all_from, all_to))
+    five_by_local += row.counters;
+  CHECK(five_by_local == lifetime);
 
   // Retention: hours for 2 h at Dec 1 02:10: the bins of Nov 30 go, nothing
   // else; a step of at most 1 row removes exactly one.
@@ -170,4 +174,54 @@ TEST_CASE("history: reports per period equal the truth; levels sum; pruning foll
   for (const ReportRow& row : hours) CHECK(row.start >= utc(2026, 12, 1, 0, 0));
   CHECK(total_of(BinLevel::Day) == lifetime);  // other levels untouched
   CHECK(total_of(BinLevel::Month) == lifetime);
+}
+
+TEST_CASE("history: the 95th percentile of 5-minute rates per local address") {
+  TimeZone zone("UTC");
+  TempDir dir;
+  auto store = SqliteStore::open({dir.file("p.db"), "p"});
+  REQUIRE(store.ok());
+  FakeCounterSource source;
+  int64_t now = 0;
+  Ledger ledger(source, *store.value(), [&] { return now; });
+  const int64_t begin = utc(2026, 12, 1, 10, 0);
+  // Ten busy intervals out of twenty: k bytes/s received in interval k
+  // (k = 1..10), in two harvests each; 10.0.0.9 sends 50 B/s once.
+  for (int k = 1; k <= 10; k++) {
+    source.add(flow_key("10.0.0.1", "10.0.0.2", IPPROTO_UDP), counters(150 * k, 1, 0, 0));
+    now = begin + (k - 1) * 300 + 10;
+    REQUIRE(ledger.harvest().ok());
+    source.add(flow_key("10.0.0.1", "10.0.0.3", IPPROTO_TCP), counters(150 * k, 1, 30 * k, 1));
+    now += 200;
+    REQUIRE(ledger.harvest().ok());
+  }
+  source.add(flow_key("10.0.0.9", "10.0.0.2", IPPROTO_UDP), counters(0, 0, 50 * 300, 10));
+  now = begin + 15 * 300;
+  REQUIRE(ledger.harvest().ok());
+
+  auto reader = LedgerReader::open(dir.file("p.db"));
+  REQUIRE(reader.ok());
+  const int64_t end = begin + 20 * 300;
+  auto p95 = percentile_by_local((*reader)->database(), begin, end, 95);
+  REQUIRE(p95.ok());
+  REQUIRE(p95->size() == 2);
+  const PercentileRow& a = p95->at(0);
+  CHECK(a.local == "10.0.0.1");
+  CHECK(a.intervals == 20);
+  CHECK(a.active_intervals == 10);
+  CHECK(a.rx_bytes_per_s == 9.0);  // one of 20 samples dropped: the 10 B/s one
+  CHECK(a.tx_bytes_per_s == doctest::Approx(0.9));
+  CHECK(a.max_bytes_per_s == 9.0);
+  CHECK(p95->at(1).local == "10.0.0.9");
+  CHECK(p95->at(1).tx_bytes_per_s == 0.0);  // a single burst is what p95 forgives
+  auto p50 = percentile_by_local((*reader)->database(), begin, end, 50);
+  REQUIRE(p50.ok());
+  CHECK(p50->at(0).rx_bytes_per_s == 0.0);  // half the intervals were idle
+  auto p40 = percentile_by_local((*reader)->database(), begin, end, 40);
+  REQUIRE(p40.ok());
+  CHECK(p40->at(0).rx_bytes_per_s == 0.0);
+  auto p75 = percentile_by_local((*reader)->database(), begin, end, 75);
+  REQUIRE(p75.ok());
+  CHECK(p75->at(0).rx_bytes_per_s == 5.0);  // 5 of 20 dropped (10 .. 6 B/s): 5 B/s is left
+  CHECK_FALSE(percentile_by_local((*reader)->database(), begin, end, 100).ok());
 }

@@ -77,6 +77,67 @@ std::string protocol_text(int protocol) {
   return protocol < 0 ? "" : protocol_name(static_cast<uint8_t>(protocol));
 }
 
+std::string bits_text(double bytes_per_second) {
+  double bits = bytes_per_second * 8;
+  const char* units[] = {"bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"};
+  int unit = 0;
+  while (bits >= 1000 && unit < 4) bits /= 1000, unit++;
+  char text[32];
+  std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.2f %s", bits, units[unit]);
+  return text;
+}
+
+int print_percentile(LedgerReader& reader, const std::string& tag, const ReportQuery& query,
+                     double percentile, const std::string& format) {
+  auto rows = percentile_by_local(reader.database(), query.since, query.until, percentile);
+  if (!rows) return fail(1, rows.error().message());
+  char label[16];
+  std::snprintf(label, sizeof label, "p%g", percentile);
+  if (format == "json") {
+    json::array list;
+    for (const PercentileRow& r : rows.value())
+      list.push_back(json::object{{"local", r.local},
+                                  {"intervals", r.intervals},
+                                  {"active_intervals", r.active_intervals},
+                                  {"rx_bytes_per_s", r.rx_bytes_per_s},
+                                  {"tx_bytes_per_s", r.tx_bytes_per_s},
+                                  {"max_bytes_per_s", r.max_bytes_per_s},
+                                  {"rx_bits_per_s", r.rx_bytes_per_s * 8},
+                                  {"tx_bits_per_s", r.tx_bytes_per_s * 8},
+                                  {"max_bits_per_s", r.max_bytes_per_s * 8}});
+    json::object out{{"tag", tag},
+                     {"percentile", percentile},
+                     {"since_utc", format_time_utc(bin_start(BinLevel::FiveMinutes, query.since))},
+                     {"until_utc", format_time_utc(query.until)},
+                     {"rows", std::move(list)}};
+    std::printf("%s\n", json::serialize(out).c_str());
+    return 0;
+  }
+  if (format == "csv") {
+    std::printf("local,intervals,active_intervals,rx_bytes_per_s,tx_bytes_per_s,max_bytes_per_s\n");
+    for (const PercentileRow& r : rows.value())
+      std::printf("%s,%llu,%llu,%.3f,%.3f,%.3f\n", r.local.c_str(),
+                  static_cast<unsigned long long>(r.intervals),
+                  static_cast<unsigned long long>(r.active_intervals), r.rx_bytes_per_s,
+                  r.tx_bytes_per_s, r.max_bytes_per_s);
+    return 0;
+  }
+  std::printf("tag %s, %s of 5-minute rates per local address, %s .. %s (local time)\n",
+              tag.c_str(), label,
+              format_local(bin_start(BinLevel::FiveMinutes, query.since), "%Y-%m-%d %H:%M").c_str(),
+              format_local(query.until, "%Y-%m-%d %H:%M").c_str());
+  std::printf("%-26s %9s %14s %14s %14s\n", "LOCAL", "ACTIVE", (std::string("RX ") + label).c_str(),
+              (std::string("TX ") + label).c_str(), (std::string("MAX ") + label).c_str());
+  for (const PercentileRow& r : rows.value()) {
+    std::string active = std::to_string(r.active_intervals) + "/" + std::to_string(r.intervals);
+    std::printf("%-26s %9s %14s %14s %14s\n", r.local.c_str(), active.c_str(),
+                bits_text(r.rx_bytes_per_s).c_str(), bits_text(r.tx_bytes_per_s).c_str(),
+                bits_text(r.max_bytes_per_s).c_str());
+  }
+  if (rows->empty()) std::printf("(no traffic in this range)\n");
+  return 0;
+}
+
 }  // namespace
 
 long long parse_local_time(const std::string& text) {
@@ -100,7 +161,7 @@ long long parse_local_time(const std::string& text) {
 }
 
 int report_command(const std::vector<std::string>& args, const std::string& state_dir) {
-  std::string tag, by = "total", period = "day", since_text, until_text, month, last, format;
+  std::string tag, by, period, since_text, until_text, month, last, format, percentile_text;
   size_t top = 0;
   for (size_t i = 0; i < args.size(); i++) {
     const std::string& arg = args[i];
@@ -127,25 +188,45 @@ int report_command(const std::vector<std::string>& args, const std::string& stat
       ok = value(last);
     else if (arg == "--format")
       ok = value(format);
+    else if (arg == "--percentile")
+      ok = value(percentile_text);
     else if (arg == "--top") {
       ok = value(top_text);
       char* end = nullptr;
       long long n = ok ? std::strtoll(top_text.c_str(), &end, 10) : 0;
-      if (!ok || n <= 0 || *end) return fail(2, "--top: '" + top_text + "' must be a positive number");
+      if (!ok || n <= 0 || *end)
+        return fail(2, "--top: '" + top_text + "' must be a positive number");
       top = static_cast<size_t>(n);
     } else
       return fail(2, "report: unknown option '" + arg + "'");
     if (!ok) return fail(2, "report: option '" + arg + "' needs a value");
   }
+  // --percentile: 5-minute rates per local address (see history_report.hpp).
+  double percentile = 0;
+  if (!percentile_text.empty()) {
+    char* end = nullptr;
+    percentile = std::strtod(percentile_text.c_str(), &end);
+    if (*end || percentile <= 0 || percentile >= 100)
+      return fail(2, "--percentile: '" + percentile_text + "' must be a number in (0, 100)");
+    if (!by.empty() && by != "local") return fail(2, "--percentile works --by local only");
+    if (!period.empty() && period != "5min")
+      return fail(2, "--percentile is computed from 5-minute bins (leave --period out)");
+    by = "local";
+    period = "5min";
+  }
+  if (by.empty()) by = "total";
+  if (period.empty()) period = "day";
   ReportQuery query;
   query.top = top;
   if (!parse_level(period, query.level))
     return fail(2, "--period: '" + period + "' must be 5min, hour, day or month");
   if (!parse_group_by(by, query.by))
     return fail(2, "--by: '" + by + "' must be total, local, remote, protocol or flow");
-  if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total)
-    return fail(2, "5-minute history holds per-tag totals only (use --by total, or an hourly "
-                   "period)");
+  if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total &&
+      query.by != GroupBy::Local)
+    return fail(2,
+                "5-minute history holds totals per tag and per local address only (use --by "
+                "total or local, or an hourly period)");
   if (format.empty()) format = "table";
   if (format != "table" && format != "json" && format != "csv")
     return fail(2, "--format: '" + format + "' must be table, json or csv");
@@ -156,8 +237,7 @@ int report_command(const std::vector<std::string>& args, const std::string& stat
   if (ranges > 1) return fail(2, "choose one of --since/--until, --month and --last");
   if (!month.empty()) {
     long long start = parse_local_time(month + "-01");
-    if (start < 0 || month.size() != 7)
-      return fail(2, "--month: '" + month + "' must be YYYY-MM");
+    if (start < 0 || month.size() != 7) return fail(2, "--month: '" + month + "' must be YYYY-MM");
     query.since = start;
     query.until = next_bin(BinLevel::Month, start);
   } else if (!since_text.empty() || !until_text.empty()) {
@@ -171,10 +251,11 @@ int report_command(const std::vector<std::string>& args, const std::string& stat
     query.until = until;
   } else {
     if (last.empty())
-      last = query.level == BinLevel::Month ? "366d"
-             : query.level == BinLevel::Day ? "31d"
-             : query.level == BinLevel::Hour ? "24h"
-                                             : "2h";
+      last = percentile > 0                   ? "24h"
+             : query.level == BinLevel::Month ? "366d"
+             : query.level == BinLevel::Day   ? "31d"
+             : query.level == BinLevel::Hour  ? "24h"
+                                              : "2h";
     long long span = parse_duration(last);
     if (span < 0) return fail(2, "--last: '" + last + "' must be N followed by m, h or d");
     query.since = now - span;
@@ -196,9 +277,9 @@ int report_command(const std::vector<std::string>& args, const std::string& stat
   }
   auto reader = LedgerReader::open(ledger_path(state_dir, tag));
   if (!reader)
-    return fail(1, reader.error().err == ENOENT
-                       ? "no ledger for tag '" + tag + "' in " + state_dir
-                       : reader.error().message());
+    return fail(1, reader.error().err == ENOENT ? "no ledger for tag '" + tag + "' in " + state_dir
+                                                : reader.error().message());
+  if (percentile > 0) return print_percentile(**reader, tag, query, percentile, format);
   auto rows = run_report((*reader)->database(), query);
   if (!rows) return fail(1, rows.error().message());
 
@@ -303,24 +384,26 @@ int tags_command(const std::vector<std::string>& args, const std::string& state_
                             : info.interface + "@" + (info.netns.empty() ? "host" : info.netns);
     std::string last = info.last_harvest > 0 ? format_time(info.last_harvest) : "never";
     if (as_json) {
-      list.push_back(json::object{{"tag", tag},
-                                  {"interface", info.interface},
-                                  {"namespace", info.netns},
-                                  {"rx_bytes", t.rx_bytes},
-                                  {"tx_bytes", t.tx_bytes},
-                                  {"rx_packets", t.rx_packets},
-                                  {"tx_packets", t.tx_packets},
-                                  {"flows", snapshot->lifetime.flows},
-                                  {"last_harvest_utc", info.last_harvest > 0
-                                                           ? json::value(format_time_utc(info.last_harvest))
-                                                           : json::value(nullptr)}});
+      list.push_back(
+          json::object{{"tag", tag},
+                       {"interface", info.interface},
+                       {"namespace", info.netns},
+                       {"rx_bytes", t.rx_bytes},
+                       {"tx_bytes", t.tx_bytes},
+                       {"rx_packets", t.rx_packets},
+                       {"tx_packets", t.tx_packets},
+                       {"flows", snapshot->lifetime.flows},
+                       {"last_harvest_utc", info.last_harvest > 0
+                                                ? json::value(format_time_utc(info.last_harvest))
+                                                : json::value(nullptr)}});
     } else {
       std::printf("%-20s %-28s %12s %12s %14llu  %s\n", tag.c_str(), where.c_str(),
                   human_bytes(t.rx_bytes).c_str(), human_bytes(t.tx_bytes).c_str(),
                   static_cast<unsigned long long>(t.rx_packets + t.tx_packets), last.c_str());
     }
   }
-  if (as_json) std::printf("%s\n", json::serialize(json::object{{"tags", std::move(list)}}).c_str());
+  if (as_json)
+    std::printf("%s\n", json::serialize(json::object{{"tags", std::move(list)}}).c_str());
   return 0;
 }
 
