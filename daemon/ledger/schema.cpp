@@ -97,6 +97,17 @@ CREATE TABLE IF NOT EXISTS tag_bins (
   PRIMARY KEY (level, start)) WITHOUT ROWID;
 )sql";
 
+// Version 4: the last harvest's busiest flows, for `netacct top`.
+const char* const kMigrateTo4 = R"sql(
+CREATE TABLE IF NOT EXISTS recent (
+  local TEXT NOT NULL, remote TEXT NOT NULL, protocol INTEGER NOT NULL,
+  rx_bytes INTEGER NOT NULL, rx_packets INTEGER NOT NULL,
+  tx_bytes INTEGER NOT NULL, tx_packets INTEGER NOT NULL,
+  PRIMARY KEY (local, remote, protocol)) WITHOUT ROWID;
+ALTER TABLE ledger ADD COLUMN last_commit_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN recent_interval_ms INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 }  // namespace
 
 const char* flows_table(Scope scope) {
@@ -138,6 +149,8 @@ Result<void> create_or_check(sql::Database& db) {
     if (auto migrated = db.exec(kMigrateTo2); !migrated) return migrated;
   if (found < 3)
     if (auto migrated = db.exec(kMigrateTo3); !migrated) return migrated;
+  if (found < 4)
+    if (auto migrated = db.exec(kMigrateTo4); !migrated) return migrated;
   return db.exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str());
 }
 

@@ -23,7 +23,7 @@
 
 namespace netacct::ledger_schema {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // Creates what is missing (a new database) and checks the version of an
 // existing one.

@@ -4,6 +4,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 
 #include "../common/log.hpp"
@@ -13,6 +14,8 @@ namespace netacct {
 
 namespace {
 
+// Flows kept of each harvest for `netacct top`.
+constexpr size_t kRecentFlows = 200;
 constexpr Scope kScopes[] = {Scope::Lifetime, Scope::Period, Scope::Unexported};
 
 std::string random_id() {
@@ -151,10 +154,16 @@ Result<void> SqliteStore::prepare() {
                                  .c_str());
   if (!tag_bin) return tag_bin.error();
   upsert_tag_bin_ = std::move(tag_bin.value());
+  auto recent = db_.prepare(
+      "INSERT INTO recent (local, remote, protocol, rx_bytes, rx_packets, tx_bytes, tx_packets) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!recent) return recent.error();
+  insert_recent_ = std::move(recent.value());
   auto binding = db_.prepare(
       "UPDATE ledger SET pin_instance = ?1, generation = ?2, harvests = harvests + 1, "
       "last_harvest = ?3, last_traffic = CASE WHEN ?4 THEN ?3 ELSE last_traffic END, "
-      "last_flows = ?5 WHERE id = 1");
+      "last_flows = ?5, recent_interval_ms = CASE WHEN last_commit_ms > 0 THEN ?6 - "
+      "last_commit_ms ELSE 0 END, last_commit_ms = ?6 WHERE id = 1");
   if (!binding) return binding.error();
   update_binding_ = std::move(binding.value());
   auto select = db_.prepare("SELECT pin_instance, generation FROM ledger WHERE id = 1");
@@ -298,6 +307,31 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
       if (auto added = upsert_flow_bin_.run(); !added) return added;
     }
   }
+  // The harvest's busiest flows replace the last one's (netacct top): a
+  // snapshot bounded by kRecentFlows, whatever the delta's size.
+  if (auto cleared = db_.exec("DELETE FROM recent"); !cleared) return cleared;
+  {
+    std::vector<const Keyed*> busiest;
+    busiest.reserve(keyed.size());
+    for (const Keyed& k : keyed) busiest.push_back(&k);
+    size_t shown = std::min(busiest.size(), kRecentFlows);
+    auto bytes = [](const Keyed* k) {
+      return k->flow->counters.rx_bytes + k->flow->counters.tx_bytes;
+    };
+    std::partial_sort(busiest.begin(), busiest.begin() + static_cast<long>(shown), busiest.end(),
+                      [&](const Keyed* a, const Keyed* b) { return bytes(a) > bytes(b); });
+    for (size_t i = 0; i < shown; i++) {
+      const netacct_counters& c = busiest[i]->flow->counters;
+      insert_recent_.bind(1, busiest[i]->local)
+          .bind(2, busiest[i]->remote)
+          .bind(3, busiest[i]->flow->key.protocol)
+          .bind(4, static_cast<int64_t>(c.rx_bytes))
+          .bind(5, static_cast<int64_t>(c.rx_packets))
+          .bind(6, static_cast<int64_t>(c.tx_bytes))
+          .bind(7, static_cast<int64_t>(c.tx_packets));
+      if (auto added = insert_recent_.run(); !added) return added;
+    }
+  }
   for (const auto& [key, aggregate] : by_protocol)
     for (Scope scope : kScopes)
       if (auto added = add_totals(scope, key.first, key.second,
@@ -315,7 +349,10 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
       .bind(2, static_cast<int64_t>(binding.generation))
       .bind(3, when)
       .bind(4, delta.empty() ? 0 : 1)
-      .bind(5, static_cast<int64_t>(delta.flows.size()));
+      .bind(5, static_cast<int64_t>(delta.flows.size()))
+      .bind(6, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count()));
   if (auto bound = update_binding_.run(); !bound) return bound.error();
   return txn->commit();
 }

@@ -103,6 +103,7 @@ class SqliteStore final : public LedgerStore {
   sql::Statement upsert_bucket_;
   sql::Statement upsert_flow_bin_;
   sql::Statement upsert_tag_bin_;
+  sql::Statement insert_recent_;
   sql::Statement update_binding_;
   sql::Statement select_binding_;
 };

@@ -131,3 +131,68 @@ TEST_CASE("console: --console=plain scrolls, --no-console prints no table") {
   CHECK(run_netacctd({"--console=fancy", "x"}).exit_code == 2);
   run("rm -rf " + dir);
 }
+
+TEST_CASE("top: netacct top shows the busiest flows by rate, refreshes, and quits on q") {
+  Topology topo;
+  TagGuard tag("top");
+  std::string dir = make_temp_dir("netacct-tty");
+  DaemonProcess daemon;
+  std::string output = dir + "/out.json";
+  daemon.start({"--tag", tag.tag(), "--namespace", topo.a().netns, "--interval", "0.5",
+                "--no-metrics", "--ledger", dir + "/" + tag.tag() + ".db", topo.a().ifname, output},
+               dir + "/d.log");
+  REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  char resolved[PATH_MAX];
+  REQUIRE(::realpath(netacctd_path().c_str(), resolved) != nullptr);
+  std::string netacct = std::string(resolved);
+  netacct = netacct.substr(0, netacct.rfind('/')) + "/netacct";
+  TmuxServer tmux;
+  std::string command = "echo BEFORE-TOP; " + netacct + " top --tag " + tag.tag() +
+                        " --state-dir " + dir + " --refresh 0.3; echo EXITED rc=$?; sleep 60";
+  REQUIRE(run(tmux.tmux("new-session -d -s console -x 150 -y 40 '" + command + "'")) == 0);
+  REQUIRE(wait_until([&] { return tmux.capture().find("netacct top - tag") != std::string::npos; },
+                     10000));
+
+  UdpSpec spec;
+  spec.from_netns = topo.b().netns;
+  spec.to_netns = topo.a().netns;
+  spec.to_address = topo.a().ipv4;
+  spec.count = 4000;
+  spec.payload = 200;
+  spec.burst = 10;
+  spec.pause = std::chrono::milliseconds(2);
+  spec.port = 40511;
+  std::string during;
+  UdpResult result = udp_transfer(
+      spec,
+      [&] {
+        std::string screen = tmux.capture();
+        if (screen.find(topo.b().ipv4) != std::string::npos &&
+            screen.find("KiB/s") != std::string::npos)
+          during = screen;
+      },
+      std::chrono::milliseconds(200));
+  REQUIRE(result.received == spec.count);
+  INFO("top while traffic flowed:\n" << during);
+  REQUIRE_FALSE(during.empty());
+  CHECK(occurrences(during, "netacct top - tag") == 1);
+  CHECK(during.find("BEFORE-TOP") == std::string::npos);  // the alternate screen
+  CHECK(during.find("PKTS/s") != std::string::npos);
+  // The busiest row is ours, first under the header.
+  size_t header = during.find("PKTS/s");
+  size_t first_row = during.find('\n', header) + 1;
+  CHECK(during.substr(first_row, during.find('\n', first_row) - first_row).find(topo.b().ipv4) !=
+        std::string::npos);
+
+  REQUIRE(run(tmux.tmux("send-keys -t console q")) == 0);
+  REQUIRE(
+      wait_until([&] { return tmux.capture().find("EXITED rc=") != std::string::npos; }, 10000));
+  std::string after = tmux.capture();
+  INFO("after q:\n" << after);
+  CHECK(after.find("EXITED rc=0") != std::string::npos);
+  CHECK(after.find("BEFORE-TOP") != std::string::npos);
+  CHECK(after.find("netacct top - tag") == std::string::npos);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(15000) == 0);
+  run("rm -rf " + dir);
+}

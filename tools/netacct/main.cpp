@@ -14,6 +14,7 @@
 #include "pin/pin_dir.hpp"
 #include "report.hpp"
 #include "status.hpp"
+#include "top.hpp"
 
 namespace {
 
@@ -23,6 +24,7 @@ const char* kUsage = R"(Usage: netacct status [--json] [--state-dir DIR] [--pin-
                       [--since T [--until T] | --month YYYY-MM | --last N(m|h|d)]
                       [--top N] [--format table|json|csv]
        netacct tags [--json]
+       netacct top [--tag T] [--refresh S] [--once]
 
   report    traffic per period from the ledger's history (read-only, safe
             while netacctd runs). Bins are whole and in local time; a harvest
@@ -30,6 +32,9 @@ const char* kUsage = R"(Usage: netacct status [--json] [--state-dir DIR] [--pin-
             --period day, the last 31 days (24 h per hour, 2 h per 5min,
             366 days per month). 5min holds per-tag totals only.
   tags      every tag with a ledger: interface, lifetime totals, last harvest.
+  top       the busiest flows of the last harvest by rate (bytes/s, packets/s),
+            redrawn in place every S seconds (default 1); q quits. Not on a
+            terminal, or with --once: one frame.
 
   status    one line per netacct tag on this host: interface@namespace,
             ingress mode, state (running, counting, leftover, stopped), pid,
@@ -97,7 +102,7 @@ int main(int argc, char** argv) {
   if (int done = parse_options(); done >= 0) return done;
   if (optind >= argc) return usage_error("no command given (try 'netacct status')");
   std::string command = argv[optind];
-  if (command == "report" || command == "tags") {
+  if (command == "report" || command == "tags" || command == "top") {
     // Their own options follow the command word; --state-dir may be given
     // before it (parsed above) or among them.
     std::vector<std::string> rest;
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
         rest.push_back(arg);
     }
     if (settings.state_dir.empty()) settings.state_dir = netacct::default_state_dir();
+    if (command == "top") return netacct::top::top_command(rest, settings.state_dir);
     return command == "report" ? netacct::report::report_command(rest, settings.state_dir)
                                : netacct::report::tags_command(rest, settings.state_dir);
   }
