@@ -235,7 +235,11 @@ HarvestReport Instance::harvest(bool export_wanted) {
     // The delta stays in the idle buffer: the next harvest retries it.
     report.error = harvest.error().message();
   }
-  // History retention, a bounded step per harvest (off the loop thread).
+  // History roll-ups and retention, a bounded step per harvest (off the
+  // loop thread).
+  if (report.ok)
+    if (auto rolled = store_->roll_up(report.now, kPruneRowsPerHarvest); !rolled)
+      NA_WARN("ledger: rolling up history: %s", rolled.error().message().c_str());
   if (report.ok)
     if (auto pruned = store_->prune_history(report.now, options_.retention, kPruneRowsPerHarvest);
         !pruned)

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <tuple>
 
 namespace netacct {
 
@@ -27,6 +29,55 @@ const char* group_by_name(GroupBy by) {
   return "total";
 }
 
+namespace {
+
+using RowKey = std::tuple<int64_t, std::string, std::string, int>;
+
+// Adds the grouped rows of one level with start in [from, until) to `out`,
+// each under the start of its bin at `level` (rolled-up or not).
+Result<void> gather(sql::Database& db, const ReportQuery& query, BinLevel stored, int64_t from,
+                    std::map<RowKey, netacct_counters>& out) {
+  bool local = query.by == GroupBy::Local || query.by == GroupBy::Flow;
+  bool remote = query.by == GroupBy::Remote || query.by == GroupBy::Flow;
+  bool protocol = query.by == GroupBy::Protocol || query.by == GroupBy::Flow;
+  std::string columns = std::string(local ? ", local" : ", ''") + (remote ? ", remote" : ", ''") +
+                        (protocol ? ", protocol" : ", -1");
+  std::string group = std::string(local ? ", local" : "") + (remote ? ", remote" : "") +
+                      (protocol ? ", protocol" : "");
+  // 5-minute totals per tag live in tag_bins, per local in flow_bins (remote
+  // "*"); the other levels' per-local rows are never "*".
+  bool tag_table = stored == BinLevel::FiveMinutes && query.by == GroupBy::Total;
+  std::string where = stored == BinLevel::FiveMinutes ? "" : " AND remote != '*'";
+  std::string sql = "SELECT start" + columns +
+                    ", sum(rx_bytes), sum(rx_packets), sum(tx_bytes), sum(tx_packets) FROM " +
+                    (tag_table ? "tag_bins" : "flow_bins") +
+                    " WHERE level = ?1 AND start >= ?2 AND start < ?3" + (tag_table ? "" : where) +
+                    " GROUP BY start" + group;
+  auto stmt = db.prepare(sql.c_str());
+  if (!stmt) return stmt.error();
+  stmt->bind(1, static_cast<int64_t>(stored)).bind(2, from).bind(3, query.until);
+  while (true) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!row.value()) break;
+    RowKey key{bin_start(query.level, stmt->column_int(0)), std::string(stmt->column_text(1)),
+               std::string(stmt->column_text(2)), static_cast<int>(stmt->column_int(3))};
+    out[key] += netacct_counters{stmt->column_u64(4), stmt->column_u64(5), stmt->column_u64(6),
+                                 stmt->column_u64(7)};
+  }
+  return ok();
+}
+
+Result<int64_t> marker(sql::Database& db, const char* column) {
+  auto stmt = db.prepare((std::string("SELECT ") + column + " FROM ledger WHERE id = 1").c_str());
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return row.value() ? stmt->column_int(0) : 0;
+}
+
+}  // namespace
+
 Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& query) {
   if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total &&
       query.by != GroupBy::Local)
@@ -35,44 +86,39 @@ Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& 
         "total or local, or an hourly period)",
         0,
         {}};
-  bool local = query.by == GroupBy::Local || query.by == GroupBy::Flow;
-  bool remote = query.by == GroupBy::Remote || query.by == GroupBy::Flow;
-  bool protocol = query.by == GroupBy::Protocol || query.by == GroupBy::Flow;
-  std::string columns = std::string(local ? ", local" : ", ''") + (remote ? ", remote" : ", ''") +
-                        (protocol ? ", protocol" : ", -1");
-  std::string group = std::string(local ? ", local" : "") + (remote ? ", remote" : "") +
-                      (protocol ? ", protocol" : "");
-  // 5-minute totals per tag live in tag_bins, per local in flow_bins.
-  std::string table =
-      query.level == BinLevel::FiveMinutes && query.by == GroupBy::Total ? "tag_bins" : "flow_bins";
-  std::string sql = "SELECT start" + columns +
-                    ", sum(rx_bytes), sum(rx_packets), sum(tx_bytes), sum(tx_packets) FROM " +
-                    table + " WHERE level = ?1 AND start >= ?2 AND start < ?3 GROUP BY start" +
-                    group + " ORDER BY start, sum(rx_bytes) + sum(tx_bytes) DESC";
-  auto stmt = db.prepare(sql.c_str());
-  if (!stmt) return stmt.error();
-  stmt->bind(1, static_cast<int64_t>(query.level))
-      .bind(2, bin_start(query.level, query.since))
-      .bind(3, query.until);
-  std::vector<ReportRow> rows;
-  size_t in_bin = 0;
-  while (true) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!row.value()) break;
-    ReportRow r;
-    r.start = stmt->column_int(0);
-    if (!rows.empty() && rows.back().start != r.start) in_bin = 0;
-    if (query.top > 0 && in_bin >= query.top) continue;
-    in_bin++;
-    r.local = std::string(stmt->column_text(1));
-    r.remote = std::string(stmt->column_text(2));
-    r.protocol = static_cast<int>(stmt->column_int(3));
-    r.counters = {stmt->column_u64(4), stmt->column_u64(5), stmt->column_u64(6),
-                  stmt->column_u64(7)};
-    rows.push_back(std::move(r));
+  int64_t from = bin_start(query.level, query.since);
+  std::map<RowKey, netacct_counters> merged;
+  if (auto done = gather(db, query, query.level, from, merged); !done) return done.error();
+  // Days and months not rolled up yet are still hours and days (history.hpp).
+  if (query.level == BinLevel::Day || query.level == BinLevel::Month) {
+    auto hours = marker(db, "rolled_hours_until");
+    if (!hours) return hours.error();
+    if (auto done = gather(db, query, BinLevel::Hour, std::max(from, hours.value()), merged); !done)
+      return done.error();
   }
-  return rows;
+  if (query.level == BinLevel::Month) {
+    auto days = marker(db, "rolled_days_until");
+    if (!days) return days.error();
+    if (auto done = gather(db, query, BinLevel::Day, std::max(from, days.value()), merged); !done)
+      return done.error();
+  }
+  std::vector<ReportRow> rows;
+  rows.reserve(merged.size());
+  for (auto& [key, counters] : merged)
+    rows.push_back(
+        {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::get<3>(key), counters});
+  auto bytes = [](const ReportRow& r) { return r.counters.rx_bytes + r.counters.tx_bytes; };
+  std::stable_sort(rows.begin(), rows.end(), [&](const ReportRow& a, const ReportRow& b) {
+    return a.start != b.start ? a.start < b.start : bytes(a) > bytes(b);
+  });
+  if (query.top == 0) return rows;
+  std::vector<ReportRow> top;
+  size_t in_bin = 0;
+  for (ReportRow& row : rows) {
+    if (!top.empty() && top.back().start != row.start) in_bin = 0;
+    if (in_bin++ < query.top) top.push_back(std::move(row));
+  }
+  return top;
 }
 
 Result<std::vector<PercentileRow>> percentile_by_local(sql::Database& db, int64_t since,

@@ -106,6 +106,8 @@ CREATE TABLE IF NOT EXISTS recent (
   PRIMARY KEY (local, remote, protocol)) WITHOUT ROWID;
 ALTER TABLE ledger ADD COLUMN last_commit_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ledger ADD COLUMN recent_interval_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN rolled_hours_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE ledger ADD COLUMN rolled_days_until INTEGER NOT NULL DEFAULT 0;
 )sql";
 
 }  // namespace

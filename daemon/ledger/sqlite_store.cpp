@@ -263,8 +263,23 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
       aggregate.new_flows[static_cast<int>(scope)] += inserted.value() ? 1 : 0;
     }
   }
-  // History: the bins of this harvest's swap instant (history.hpp).
-  for (BinLevel level : {BinLevel::Hour, BinLevel::Day, BinLevel::Month}) {
+  // History: the hour bin of this harvest's swap instant (history.hpp);
+  // days and months are rolled up from completed hours and days later. A
+  // harvest whose hour was rolled up already (the clock went back) is also
+  // added to the levels above directly, so no bin misses it.
+  std::vector<BinLevel> levels = {BinLevel::Hour};
+  {
+    auto markers =
+        db_.prepare("SELECT rolled_hours_until, rolled_days_until FROM ledger WHERE id = 1");
+    if (!markers) return markers.error();
+    auto row = markers->step();
+    if (!row) return row.error();
+    if (row.value() && bin_start(BinLevel::Hour, when) < markers->column_int(0))
+      levels.push_back(BinLevel::Day);
+    if (row.value() && bin_start(BinLevel::Day, when) < markers->column_int(1))
+      levels.push_back(BinLevel::Month);
+  }
+  for (BinLevel level : levels) {
     int64_t start = bin_start(level, when);
     for (const Keyed& k : keyed) {
       const netacct_counters& c = k.flow->counters;
@@ -372,14 +387,69 @@ Result<void> SqliteStore::set_identity(const std::string& boot_id, const std::st
   return stmt->run();
 }
 
+Result<uint64_t> SqliteStore::roll_up(int64_t now, uint64_t max_rows) {
+  uint64_t moved = 0;
+  // Hours into days, then days into months: a bin is rolled once it is
+  // complete (before the current one), oldest first, whole bins at a time.
+  for (auto [from, to, marker] :
+       {std::tuple{BinLevel::Hour, BinLevel::Day, "rolled_hours_until"},
+        std::tuple{BinLevel::Day, BinLevel::Month, "rolled_days_until"}}) {
+    while (moved < max_rows) {
+      auto next = db_.prepare((std::string("SELECT min(start) FROM flow_bins WHERE level = ?1 AND "
+                                           "start >= (SELECT ") +
+                               marker + " FROM ledger WHERE id = 1) AND start < ?2")
+                                  .c_str());
+      if (!next) return next.error();
+      next->bind(1, static_cast<int64_t>(from)).bind(2, bin_start(from, now));
+      auto row = next->step();
+      if (!row) return row.error();
+      if (!row.value() || next->column_null(0)) break;
+      int64_t start = next->column_int(0);
+      auto txn = sql::Transaction::begin(db_);
+      if (!txn) return txn.error();
+      auto copy = db_.prepare(
+          "INSERT INTO flow_bins (level, start, local, remote, protocol, rx_bytes, rx_packets, "
+          "tx_bytes, tx_packets) SELECT ?1, ?2, local, remote, protocol, rx_bytes, rx_packets, "
+          "tx_bytes, tx_packets FROM flow_bins WHERE level = ?3 AND start = ?4 AND remote != '*' "
+          "ORDER BY local, remote, protocol ON CONFLICT DO UPDATE SET rx_bytes = rx_bytes + "
+          "excluded.rx_bytes, rx_packets = rx_packets + excluded.rx_packets, tx_bytes = tx_bytes "
+          "+ excluded.tx_bytes, tx_packets = tx_packets + excluded.tx_packets");
+      if (!copy) return copy.error();
+      copy->bind(1, static_cast<int64_t>(to))
+          .bind(2, bin_start(to, start))
+          .bind(3, static_cast<int64_t>(from))
+          .bind(4, start);
+      if (auto done = copy->run(); !done) return done.error();
+      moved += static_cast<uint64_t>(db_.changes());
+      auto mark =
+          db_.prepare((std::string("UPDATE ledger SET ") + marker + " = ?1 WHERE id = 1").c_str());
+      if (!mark) return mark.error();
+      mark->bind(1, next_bin(from, start));
+      if (auto done = mark->run(); !done) return done.error();
+      if (auto done = txn->commit(); !done) return done.error();
+    }
+  }
+  return moved;
+}
+
 Result<uint64_t> SqliteStore::prune_history(int64_t now, const Retention& retention,
                                             uint64_t max_rows) {
   uint64_t removed = 0;
   for (BinLevel level : {BinLevel::FiveMinutes, BinLevel::Hour, BinLevel::Day, BinLevel::Month}) {
     int64_t keep = retention.of(level);
     if (keep <= 0 || removed >= max_rows) continue;
-    // Whole bins only: a bin is removed once it ended before the limit.
+    // Whole bins only: a bin is removed once it ended before the limit,
+    // and once it was rolled into the level above.
     int64_t before = bin_start(level, now - keep);
+    if (level == BinLevel::Hour || level == BinLevel::Day) {
+      auto marker = db_.prepare(level == BinLevel::Hour
+                                    ? "SELECT rolled_hours_until FROM ledger WHERE id = 1"
+                                    : "SELECT rolled_days_until FROM ledger WHERE id = 1");
+      if (!marker) return marker.error();
+      auto row = marker->step();
+      if (!row) return row.error();
+      if (row.value()) before = std::min(before, marker->column_int(0));
+    }
     if (level == BinLevel::FiveMinutes) {
       auto stmt = db_.prepare(
           "DELETE FROM tag_bins WHERE (level, start) IN (SELECT level, start FROM tag_bins "

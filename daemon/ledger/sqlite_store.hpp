@@ -44,6 +44,9 @@ class SqliteStore final : public LedgerStore {
   Result<void> set_identity(const std::string& boot_id, const std::string& interface,
                             const std::string& netns, const std::string& ingress_mode,
                             uint32_t flow_capacity);
+  // Rolls completed hours into days and completed days into months, at
+  // most about max_rows rows per call (whole bins); returns rows written.
+  Result<uint64_t> roll_up(int64_t now, uint64_t max_rows);
   // Removes history bins older than retention says, at most max_rows per
   // call (a bounded step; the daemon calls it after each commit). Returns
   // the rows removed.

@@ -158,6 +158,32 @@ TEST_CASE("history: reports per period equal the truth; levels sum; pruning foll
     five_by_local += row.counters;
   CHECK(five_by_local == lifetime);
 
+  // Roll-ups: completed hours into days, completed days into months, in
+  // bounded steps (whole bins); every report stays the same at every step.
+  auto days_before = report(BinLevel::Day, GroupBy::Flow, all_from, all_to);
+  auto months_before = report(BinLevel::Month, GroupBy::Flow, all_from, all_to);
+  auto same = [](const std::vector<ReportRow>& x, const std::vector<ReportRow>& y) {
+    if (x.size() != y.size()) return false;
+    for (size_t i = 0; i < x.size(); i++)
+      if (x[i].start != y[i].start || x[i].local != y[i].local || x[i].remote != y[i].remote ||
+          x[i].protocol != y[i].protocol || !(x[i].counters == y[i].counters))
+        return false;
+    return true;
+  };
+  int steps = 0;
+  while (true) {
+    auto moved = store.value()->roll_up(utc(2026, 12, 2, 0, 10), 1);
+    REQUIRE(moved.ok());
+    if (moved.value() == 0) break;
+    steps++;
+    CHECK(same(report(BinLevel::Day, GroupBy::Flow, all_from, all_to), days_before));
+    CHECK(same(report(BinLevel::Month, GroupBy::Flow, all_from, all_to), months_before));
+    REQUIRE(steps < 20);
+  }
+  CHECK(steps == 4 + 2);  // four hours with traffic, then two days (Nov 30, Dec 1)
+  CHECK(total_of(BinLevel::Day) == lifetime);
+  CHECK(total_of(BinLevel::Month) == lifetime);
+
   // Retention: hours for 2 h at Dec 1 02:10: the bins of Nov 30 go, nothing
   // else; a step of at most 1 row removes exactly one.
   Retention retention;

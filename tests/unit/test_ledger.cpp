@@ -307,7 +307,8 @@ TEST_CASE("ledger store: a schema 1 ledger is migrated and keeps its totals") {
                        "COLUMN flow_capacity; ALTER TABLE ledger DROP COLUMN metrics; DROP TABLE "
                        "flow_bins; DROP TABLE tag_bins; DROP TABLE recent; ALTER TABLE ledger DROP "
                        "COLUMN last_commit_ms; ALTER TABLE ledger DROP COLUMN recent_interval_ms; "
-                       "PRAGMA user_version = 1'")
+                       "ALTER TABLE ledger DROP COLUMN rolled_hours_until; ALTER TABLE ledger DROP "
+                       "COLUMN rolled_days_until; PRAGMA user_version = 1'")
                           .c_str()) == 0);
   auto store = SqliteStore::open({dir.file("m.db"), "m"});
   REQUIRE(store.ok());

@@ -87,10 +87,11 @@ Result<std::string> frame(LedgerReader& reader, size_t max_rows) {
     auto row = stmt->step();
     if (!row) return row.error();
     if (!row.value()) break;
-    rows.push_back({std::string(stmt->column_text(0)), std::string(stmt->column_text(1)),
-                    static_cast<int>(stmt->column_int(2)),
-                    {stmt->column_u64(3), stmt->column_u64(4), stmt->column_u64(5),
-                     stmt->column_u64(6)}});
+    rows.push_back(
+        {std::string(stmt->column_text(0)),
+         std::string(stmt->column_text(1)),
+         static_cast<int>(stmt->column_int(2)),
+         {stmt->column_u64(3), stmt->column_u64(4), stmt->column_u64(5), stmt->column_u64(6)}});
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.c.rx_bytes + a.c.tx_bytes > b.c.rx_bytes + b.c.tx_bytes;
@@ -100,11 +101,10 @@ Result<std::string> frame(LedgerReader& reader, size_t max_rows) {
   };
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line,
-                "netacct top - tag %s (%s@%s) - harvest %s, interval %.1f s - q quits\n",
-                info.tag.c_str(), info.interface.c_str(),
-                info.netns.empty() ? "host" : info.netns.c_str(),
-                info.last_harvest > 0 ? format_time(info.last_harvest).c_str() : "never", seconds);
+  std::snprintf(
+      line, sizeof line, "netacct top - tag %s (%s@%s) - harvest %s, interval %.1f s - q quits\n",
+      info.tag.c_str(), info.interface.c_str(), info.netns.empty() ? "host" : info.netns.c_str(),
+      info.last_harvest > 0 ? format_time(info.last_harvest).c_str() : "never", seconds);
   out += line;
   std::snprintf(line, sizeof line, "%-26s %-26s %-7s %13s %13s %10s\n", "LOCAL", "REMOTE", "PROTO",
                 "RX/s", "TX/s", "PKTS/s");
@@ -113,7 +113,8 @@ Result<std::string> frame(LedgerReader& reader, size_t max_rows) {
   for (size_t i = 0; i < rows.size() && i < max_rows; i++) {
     const Row& r = rows[i];
     shown += r.c;
-    double packets = seconds > 0 ? static_cast<double>(r.c.rx_packets + r.c.tx_packets) / seconds : 0;
+    double packets =
+        seconds > 0 ? static_cast<double>(r.c.rx_packets + r.c.tx_packets) / seconds : 0;
     std::snprintf(line, sizeof line, "%-26s %-26s %-7s %13s %13s %10s\n", r.local.c_str(),
                   r.remote.c_str(), protocol_name(static_cast<uint8_t>(r.protocol)).c_str(),
                   rate(r.c.rx_bytes).c_str(), rate(r.c.tx_bytes).c_str(),
@@ -126,14 +127,16 @@ Result<std::string> frame(LedgerReader& reader, size_t max_rows) {
                 std::min(rows.size(), max_rows), static_cast<unsigned long long>(info.last_flows));
   out += line;
   const BucketCounters& b = snapshot->lifetime.buckets;
-  std::snprintf(line, sizeof line,
-                "lifetime buckets: whitelisted %s, non-IP %s, malformed %s, overflow %s\n",
-                human_bytes(b[NETACCT_BUCKET_WHITELISTED].rx_bytes + b[NETACCT_BUCKET_WHITELISTED].tx_bytes).c_str(),
-                human_bytes(b[NETACCT_BUCKET_NON_IP].rx_bytes + b[NETACCT_BUCKET_NON_IP].tx_bytes).c_str(),
-                human_bytes(b[NETACCT_BUCKET_MALFORMED].rx_bytes + b[NETACCT_BUCKET_MALFORMED].tx_bytes).c_str(),
-                human_bytes(b[NETACCT_BUCKET_OVERFLOW_V4].rx_bytes + b[NETACCT_BUCKET_OVERFLOW_V4].tx_bytes +
-                            b[NETACCT_BUCKET_OVERFLOW_V6].rx_bytes + b[NETACCT_BUCKET_OVERFLOW_V6].tx_bytes)
-                    .c_str());
+  std::snprintf(
+      line, sizeof line, "lifetime buckets: whitelisted %s, non-IP %s, malformed %s, overflow %s\n",
+      human_bytes(b[NETACCT_BUCKET_WHITELISTED].rx_bytes + b[NETACCT_BUCKET_WHITELISTED].tx_bytes)
+          .c_str(),
+      human_bytes(b[NETACCT_BUCKET_NON_IP].rx_bytes + b[NETACCT_BUCKET_NON_IP].tx_bytes).c_str(),
+      human_bytes(b[NETACCT_BUCKET_MALFORMED].rx_bytes + b[NETACCT_BUCKET_MALFORMED].tx_bytes)
+          .c_str(),
+      human_bytes(b[NETACCT_BUCKET_OVERFLOW_V4].rx_bytes + b[NETACCT_BUCKET_OVERFLOW_V4].tx_bytes +
+                  b[NETACCT_BUCKET_OVERFLOW_V6].rx_bytes + b[NETACCT_BUCKET_OVERFLOW_V6].tx_bytes)
+          .c_str());
   out += line;
   return out;
 }
