@@ -244,6 +244,13 @@ HarvestReport Instance::harvest(bool export_wanted) {
     if (auto pruned = store_->prune_history(report.now, options_.retention, kPruneRowsPerHarvest);
         !pruned)
       NA_WARN("ledger: pruning history: %s", pruned.error().message().c_str());
+  if (report.ok && !options_.quotas.empty()) {
+    auto quotas = store_->check_quotas(options_.quotas, report.now);
+    if (quotas)
+      report.quotas = std::move(quotas.value());
+    else
+      NA_WARN("ledger: checking quotas: %s", quotas.error().message().c_str());
+  }
   if (export_wanted) {
     auto needed = export_->needed();
     if (!needed) {

@@ -76,7 +76,8 @@ void Reactor::harvest_done() {
             options_.ledger_file.c_str());
   }
   for (HarvestObserver* observer : observers_)
-    if (!schedule_.stopping() || observer != console_.get()) observer->on_harvest(report);
+    if (observer && (!schedule_.stopping() || observer != console_.get()))
+      observer->on_harvest(report);
   act(schedule_.finished());
 }
 
@@ -190,6 +191,9 @@ void Reactor::finish_stop() {
 
 void Reactor::close_handles() {
   link_watcher_.reset();
+  // A quota command still running is left to finish on its own; its
+  // handles close here so the loop can end.
+  quota_runner_.reset();
   whitelist_watcher_.reset();
   if (metrics_) metrics_->close();
   timer_.close();
@@ -229,6 +233,10 @@ int Reactor::run() {
     context.ledger_path = options_.ledger_file;
     console_ = std::make_unique<Console>(stdout, context, options_.console == ConsoleMode::Live);
     observers_.push_back(console_.get());
+  }
+  if (!options_.quotas.empty()) {
+    quota_runner_ = std::make_unique<QuotaRunner>(&loop_, options_.quota_command);
+    observers_.push_back(quota_runner_.get());
   }
 
   uv_loop_init(&loop_);

@@ -21,6 +21,7 @@
 #include "link_watcher.hpp"
 #include "loop/handle.hpp"
 #include "metrics/metrics_service.hpp"
+#include "quota_runner.hpp"
 
 namespace netacct {
 
@@ -57,8 +58,9 @@ class Reactor {
   uv_work_t work_{};
   std::unique_ptr<LinkWatcher> link_watcher_;
   std::unique_ptr<FileWatcher> whitelist_watcher_;
-  std::unique_ptr<MetricsService> metrics_;  // null with --no-metrics
-  std::unique_ptr<Console> console_;         // null without a console
+  std::unique_ptr<MetricsService> metrics_;    // null with --no-metrics
+  std::unique_ptr<Console> console_;           // null without a console
+  std::unique_ptr<QuotaRunner> quota_runner_;  // null without quotas
   std::vector<HarvestObserver*> observers_;
 
   // Handed between the loop and the worker: set before uv_queue_work,

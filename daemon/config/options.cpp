@@ -39,6 +39,12 @@ Options:
                         plain (scrolling), off; default: live on a terminal, plain with
                         --debug, else off
       --no-console      the same as --console=off
+      --quota SPEC      a byte limit per local address or prefix per day or month, e.g.
+                        10.0.0.0/24:month:50G (repeatable); crossing it is logged once per
+                        period, shown in /metrics and runs --quota-command
+      --quota-command CMD
+                        run as: sh -c CMD netacct-quota LOCAL PERIOD PERIOD_START USED LIMIT
+                        (bounded to 10 s)
       --retention LIST  history kept per level, e.g. 5min=48h,hour=14d,day=400d,month=forever
                         (those are the defaults)
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
@@ -236,7 +242,9 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                               "ledger",
                                               "json_interval",
                                               "json_max_idle_days",
-                                              "retention"};
+                                              "retention",
+                                              "quotas",
+                                              "quota_command"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -269,6 +277,19 @@ Result<void> apply_instance_object(const json::object& object, const std::string
         flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
   }
+  if (const json::value* v = field("quotas")) {
+    if (!v->is_array())
+      return Error{path + ": 'quotas' must be an array such as [\"10.0.0.1:month:50G\"]", 0, {}};
+    opts.quotas.clear();
+    for (const json::value& item : v->get_array()) {
+      if (!item.is_string()) return Error{path + ": 'quotas' entries must be strings", 0, {}};
+      auto quota = parse_quota(std::string(item.get_string()));
+      if (!quota) return Error{path + ": " + quota.error().message(), 0, {}};
+      opts.quotas.push_back(quota.value());
+    }
+  }
+  if (auto quota_command = text("quota_command", opts.quota_command, true); !quota_command)
+    return quota_command.error();
   if (const json::value* v = field("retention")) {
     if (!v->is_string())
       return Error{path + ": 'retention' must be a string such as \"hour=14d,day=400d\"", 0, {}};
@@ -342,7 +363,9 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kJsonMaxIdleDays,
     kConsole,
     kNoConsole,
-    kRetention
+    kRetention,
+    kQuota,
+    kQuotaCommand
   };
   static const option long_options[] = {
       {"xdp", no_argument, nullptr, 'x'},
@@ -371,6 +394,8 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"console", required_argument, nullptr, kConsole},
       {"no-console", no_argument, nullptr, kNoConsole},
       {"retention", required_argument, nullptr, kRetention},
+      {"quota", required_argument, nullptr, kQuota},
+      {"quota-command", required_argument, nullptr, kQuotaCommand},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -428,6 +453,13 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
           return Error{"--console=" + value + ": expected live, plain, off or auto", 0, {}};
         break;
       case kNoConsole: opts.console = ConsoleMode::Off; break;
+      case kQuota: {
+        auto quota = parse_quota(value);
+        if (!quota) return Error{"--quota: " + quota.error().message(), 0, {}};
+        opts.quotas.push_back(quota.value());
+        break;
+      }
+      case kQuotaCommand: opts.quota_command = value; break;
       case kRetention:
         if (auto parsed = parse_retention(value, opts.retention); !parsed)
           return Error{"--retention: " + parsed.error().message(), 0, {}};

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "../common/quota_spec.hpp"
 #include "../common/result.hpp"
 #include "../ledger/history.hpp"
 
@@ -46,6 +48,9 @@ struct DaemonOptions {
   double interval = 5.0;
   double json_interval = 0;         // 0 = the harvest interval
   uint32_t json_max_idle_days = 0;  // 0 = no folding
+  // Quotas (--quota, "quotas") and the command run once when one is crossed.
+  std::vector<Quota> quotas;
+  std::string quota_command;
   // History retention (--retention 5min=48h,hour=14d,day=400d,month=0).
   Retention retention;
   uint32_t max_flows = 65536;

@@ -108,6 +108,9 @@ ALTER TABLE ledger ADD COLUMN last_commit_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ledger ADD COLUMN recent_interval_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ledger ADD COLUMN rolled_hours_until INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE ledger ADD COLUMN rolled_days_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS quota_events (
+  quota TEXT NOT NULL, period_start INTEGER NOT NULL, crossed_at INTEGER NOT NULL,
+  used INTEGER NOT NULL, PRIMARY KEY (quota, period_start)) WITHOUT ROWID;
 )sql";
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "history.hpp"
 #include "ledger_model.hpp"
+#include "quota.hpp"
 #include "schema.hpp"
 #include "sqlite.hpp"
 #include "store.hpp"
@@ -44,6 +45,10 @@ class SqliteStore final : public LedgerStore {
   Result<void> set_identity(const std::string& boot_id, const std::string& interface,
                             const std::string& netns, const std::string& ingress_mode,
                             uint32_t flow_capacity);
+  // Quota usage in the current periods; crossings recorded (quota.hpp).
+  Result<std::vector<QuotaState>> check_quotas(const std::vector<Quota>& quotas, int64_t now) {
+    return netacct::check_quotas(db_, quotas, now);
+  }
   // Rolls completed hours into days and completed days into months, at
   // most about max_rows rows per call (whole bins); returns rows written.
   Result<uint64_t> roll_up(int64_t now, uint64_t max_rows);

@@ -46,6 +46,14 @@ MetricsModel::MetricsModel(MetricsIdentity identity)
                             "Packets that found the flow map full (counted in an overflow bucket)")
                         .Add({});
   active_flows_ = &gauge("netacct_active_flows", "Flows the last harvest drained");
+  auto gauges = [&](const char* name, const char* help) -> prom::Family<prom::Gauge>& {
+    return prom::BuildGauge().Name(name).Help(help).Labels(constant).Register(*registry_);
+  };
+  quota_exceeded_ = &gauges("netacct_quota_exceeded",
+                            "1 when the local address (or prefix) used more than its quota in "
+                            "the current day or month");
+  quota_used_ = &gauges("netacct_quota_used_bytes", "Bytes used in the quota's current period");
+  quota_limit_ = &gauges("netacct_quota_limit_bytes", "The quota's byte limit per period");
   flow_capacity_ = &gauge("netacct_flow_capacity", "Flows the flow map holds per harvest");
   whitelist_entries_ = &gauge("netacct_whitelist_entries", "Prefixes in the active whitelist");
   whitelist_ok_ = &gauge("netacct_whitelist_last_reload_success",
@@ -143,6 +151,14 @@ void MetricsModel::seed_flow(const netacct_flow_key& key, const netacct_counters
 
 void MetricsModel::finish_seed() {
   refresh_top_flows();
+}
+
+void MetricsModel::set_quota(const std::string& local, const std::string& period, bool exceeded,
+                             uint64_t used, uint64_t limit) {
+  const prom::Labels labels = {{"local", local}, {"period", period}};
+  quota_exceeded_->Add(labels).Set(exceeded ? 1 : 0);
+  quota_used_->Add(labels).Set(static_cast<double>(used));
+  quota_limit_->Add(labels).Set(static_cast<double>(limit));
 }
 
 void MetricsModel::record_harvest(const HarvestSample& sample) {

@@ -61,6 +61,9 @@ class MetricsModel {
   void record_harvest(const HarvestSample& sample);
   void set_flow_capacity(uint32_t capacity);
   void set_whitelist(size_t entries, bool last_reload_ok, int64_t last_reload_time);
+  // Quotas: exceeded (0/1) and bytes used in the current period.
+  void set_quota(const std::string& local, const std::string& period, bool exceeded, uint64_t used,
+                 uint64_t limit);
   // The exposition text (text format 0.0.4).
   std::string render() const;
 
@@ -87,6 +90,9 @@ class MetricsModel {
   prometheus::Counter* harvests_;
   prometheus::Counter* harvest_errors_;
   prometheus::Family<prometheus::Counter>* flow_bytes_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* quota_exceeded_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* quota_used_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* quota_limit_ = nullptr;
 
   // Series of one (protocol, family), both directions, made on first sight.
   struct TrafficSeries {

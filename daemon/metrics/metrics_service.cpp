@@ -127,6 +127,9 @@ void MetricsService::on_harvest(const HarvestReport& report) {
   sample.now = report.now;
   sample.delta = report.ok ? &report.harvest.delta : nullptr;
   model_.record_harvest(sample);
+  for (const QuotaState& quota : report.quotas)
+    model_.set_quota(quota.quota.local, quota.quota.period == QuotaPeriod::Day ? "day" : "month",
+                     quota.exceeded, quota.used, quota.quota.bytes);
   publish();
 }
 

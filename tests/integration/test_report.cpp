@@ -6,10 +6,12 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <sstream>
 #include <string>
 
+#include "tests/integration/metrics_common.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -156,5 +158,68 @@ TEST_CASE("report: a real ledger's hour, day and month in json, csv and table eq
   CHECK(run(base + " --period 5min --by remote", &said) == 2);
   CHECK(said.find("5-minute history holds totals per tag and per local address only") !=
         std::string::npos);
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("quota: crossing a daily quota logs, shows in /metrics and runs the command, once") {
+  Topology topo;
+  TagGuard tag("quota");
+  std::string dir = make_temp_dir("netacct-quota");
+  std::string output = dir + "/out.json", log = dir + "/d.log", fired = dir + "/fired";
+  const std::string quota = topo.a().ipv4 + ":day:100000";
+  auto start = [&](DaemonProcess& daemon) {
+    daemon.start({"--tag", tag.tag(), "--namespace", topo.a().netns, "--interval", "0.3", "--quota",
+                  quota, "--quota-command", "echo \"$@\" >> " + fired, topo.a().ifname, output},
+                 log, topo.a().netns);
+    REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
+  };
+  DaemonProcess daemon;
+  start(daemon);
+  UdpSpec in;
+  in.from_netns = topo.b().netns;
+  in.to_netns = topo.a().netns;
+  in.to_address = topo.a().ipv4;
+  in.count = 700;
+  in.payload = 300;
+  in.burst = 10;
+  in.port = 40711;
+  REQUIRE(udp_transfer(in).received == in.count);  // 229,600 B > 100,000
+  REQUIRE(wait_until([&] { return read_text(fired).find('\n') != std::string::npos; }, 10000));
+  std::string metrics = scrape(topo.a().netns);
+  INFO(metrics.substr(0, 200));
+  CHECK(metrics.find("netacct_quota_exceeded{interface=\"" + topo.a().ifname) != std::string::npos);
+  CHECK(metrics.find("local=\"" + topo.a().ipv4 + "\",period=\"day\"} 1") != std::string::npos);
+
+  // More traffic, more harvests, a restart: still one crossing per period.
+  in.port = 40712;
+  REQUIRE(udp_transfer(in).received == in.count);
+  ::usleep(1000000);
+  daemon.signal(SIGTERM);
+  REQUIRE(daemon.wait(15000) == 0);
+  DaemonProcess again;
+  start(again);
+  ::usleep(1000000);
+  again.signal(SIGTERM);
+  REQUIRE(again.wait(15000) == 0);
+
+  std::string said = read_text(log), lines = read_text(fired);
+  INFO(said);
+  INFO(lines);
+  size_t logged = 0;
+  for (size_t at = said.find("quota exceeded: " + topo.a().ipv4); at != std::string::npos;
+       at = said.find("quota exceeded: " + topo.a().ipv4, at + 1))
+    logged++;
+  CHECK(logged == 1);
+  CHECK(std::count(lines.begin(), lines.end(), '\n') == 1);
+  std::istringstream fields(lines);
+  std::string local, period, period_start;
+  uint64_t used = 0, limit = 0;
+  fields >> local >> period >> period_start >> used >> limit;
+  CHECK(local == topo.a().ipv4);
+  CHECK(period == "day");
+  CHECK(period_start.ends_with("Z"));
+  CHECK(limit == 100000);
+  CHECK(used > 100000);
+  CHECK(used <= in.count * udp_ip_bytes(topo.a().ipv4, in.payload) * 2);
   run("rm -rf " + dir);
 }

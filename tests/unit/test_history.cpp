@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "daemon/common/quota_spec.hpp"
 #include "daemon/ledger/history.hpp"
 #include "daemon/ledger/history_report.hpp"
 #include "daemon/ledger/ledger.hpp"
@@ -250,4 +251,26 @@ TEST_CASE("history: the 95th percentile of 5-minute rates per local address") {
   REQUIRE(p75.ok());
   CHECK(p75->at(0).rx_bytes_per_s == 5.0);  // 5 of 20 dropped (10 .. 6 B/s): 5 B/s is left
   CHECK_FALSE(percentile_by_local((*reader)->database(), begin, end, 100).ok());
+}
+
+TEST_CASE("quota specs: parsed with units, bad ones named; prefixes match addresses") {
+  auto month = parse_quota("10.0.0.0/24:month:50G");
+  REQUIRE(month.ok());
+  CHECK(month->bytes == 50'000'000'000ULL);
+  CHECK(month->period == QuotaPeriod::Month);
+  auto day = parse_quota("fd00::1:day:2Gi");
+  REQUIRE(day.ok());
+  CHECK(day->local == "fd00::1");
+  CHECK(day->bytes == 2ULL * 1024 * 1024 * 1024);
+  for (const char* bad : {"10.0.0.1:week:1G", "10.0.0.1:day:1X", "nonsense:day:1G",
+                          "10.0.0.0/33:day:1G", "10.0.0.1:1G"}) {
+    auto refused = parse_quota(bad);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message().find(std::string("quota '") + bad + "'") != std::string::npos);
+  }
+  CHECK(address_in("10.0.0.77", "10.0.0.0/24"));
+  CHECK_FALSE(address_in("10.0.1.77", "10.0.0.0/24"));
+  CHECK(address_in("10.0.0.1", "10.0.0.1"));
+  CHECK(address_in("fd00::5", "fd00::/64"));
+  CHECK_FALSE(address_in("10.0.0.1", "fd00::/8"));
 }

@@ -305,7 +305,8 @@ TEST_CASE("ledger store: a schema 1 ledger is migrated and keeps its totals") {
   REQUIRE(std::system(("sqlite3 " + dir.file("m.db") +
                        " 'ALTER TABLE ledger DROP COLUMN last_flows; ALTER TABLE ledger DROP "
                        "COLUMN flow_capacity; ALTER TABLE ledger DROP COLUMN metrics; DROP TABLE "
-                       "flow_bins; DROP TABLE tag_bins; DROP TABLE recent; ALTER TABLE ledger DROP "
+                       "flow_bins; DROP TABLE tag_bins; DROP TABLE recent; DROP TABLE "
+                       "quota_events; ALTER TABLE ledger DROP "
                        "COLUMN last_commit_ms; ALTER TABLE ledger DROP COLUMN recent_interval_ms; "
                        "ALTER TABLE ledger DROP COLUMN rolled_hours_until; ALTER TABLE ledger DROP "
                        "COLUMN rolled_days_until; PRAGMA user_version = 1'")
