@@ -68,11 +68,11 @@ Result<Quota> parse_quota(const std::string& text) {
   char* end = nullptr;
   double number = std::strtod(amount.c_str(), &end);
   std::string unit = end;
-  double scale = unit.empty() ? 1
-                 : unit == "k" ? 1e3
-                 : unit == "M" ? 1e6
-                 : unit == "G" ? 1e9
-                 : unit == "T" ? 1e12
+  double scale = unit.empty()   ? 1
+                 : unit == "k"  ? 1e3
+                 : unit == "M"  ? 1e6
+                 : unit == "G"  ? 1e9
+                 : unit == "T"  ? 1e12
                  : unit == "Ki" ? 1024.0
                  : unit == "Mi" ? 1024.0 * 1024
                  : unit == "Gi" ? 1024.0 * 1024 * 1024

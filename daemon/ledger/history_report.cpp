@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "history_report.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -27,6 +29,21 @@ const char* group_by_name(GroupBy by) {
     case GroupBy::Flow: return "flow";
   }
   return "total";
+}
+
+std::string masked_remote(const std::string& remote, int bits) {
+  unsigned char address[16] = {};
+  int family = inet_pton(AF_INET, remote.c_str(), address) == 1    ? AF_INET
+               : inet_pton(AF_INET6, remote.c_str(), address) == 1 ? AF_INET6
+                                                                   : 0;
+  if (family == 0) return remote;  // "*" and prefix rows stay as they are
+  int width = family == AF_INET ? 32 : 128;
+  int keep = family == AF_INET ? std::min(bits, 32) : std::min(bits > 32 ? bits : bits + 96, 128);
+  for (int i = keep; i < width; i++)
+    address[i / 8] &= static_cast<unsigned char>(~(0x80 >> (i % 8)));
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(family, address, text, sizeof text);
+  return std::string(text) + "/" + std::to_string(keep);
 }
 
 namespace {
@@ -60,8 +77,11 @@ Result<void> gather(sql::Database& db, const ReportQuery& query, BinLevel stored
     auto row = stmt->step();
     if (!row) return row.error();
     if (!row.value()) break;
+    std::string remote_text(stmt->column_text(2));
+    if (query.prefix_bits > 0 && remote)
+      remote_text = masked_remote(remote_text, query.prefix_bits);
     RowKey key{bin_start(query.level, stmt->column_int(0)), std::string(stmt->column_text(1)),
-               std::string(stmt->column_text(2)), static_cast<int>(stmt->column_int(3))};
+               remote_text, static_cast<int>(stmt->column_int(3))};
     out[key] += netacct_counters{stmt->column_u64(4), stmt->column_u64(5), stmt->column_u64(6),
                                  stmt->column_u64(7)};
   }

@@ -25,6 +25,10 @@ struct ReportQuery {
   int64_t until = 0;  // exclusive
   GroupBy by = GroupBy::Total;
   size_t top = 0;  // per bin, largest first; 0 = all
+  // With GroupBy::Remote: remotes masked to this many bits (IPv4; IPv6
+  // uses prefix_bits + 96, at most 128), e.g. 24 groups by /24. 0 = whole
+  // addresses.
+  int prefix_bits = 0;
 };
 
 struct ReportRow {
@@ -38,6 +42,11 @@ struct ReportRow {
 // 5-minute bins hold totals per tag and per local address: with
 // BinLevel::FiveMinutes the grouping must be Total or Local.
 Result<std::vector<ReportRow>> run_report(sql::Database& db, const ReportQuery& query);
+
+// Remote address text masked to a prefix: "203.0.113.7", 24 -> "203.0.113.0/24"
+// (IPv6: bits + 96, so /24 of IPv4 is /120 of IPv6; callers that want an
+// explicit IPv6 length pass it above 32).
+std::string masked_remote(const std::string& remote, int bits);
 
 // The p-th percentile of 5-minute rates per local address over a range:
 // every 5-minute interval of the range is a sample (no traffic = 0), the

@@ -19,7 +19,7 @@ namespace netacct {
 struct QuotaState {
   Quota quota;
   int64_t period_start = 0;
-  uint64_t used = 0;           // bytes in this period so far
+  uint64_t used = 0;  // bytes in this period so far
   bool exceeded = false;
   bool newly_exceeded = false;  // crossed by this harvest: log, command
 };

@@ -274,3 +274,32 @@ TEST_CASE("quota specs: parsed with units, bad ones named; prefixes match addres
   CHECK(address_in("fd00::5", "fd00::/64"));
   CHECK_FALSE(address_in("10.0.0.1", "fd00::/8"));
 }
+
+TEST_CASE("history: --by prefix/N groups remotes by prefix, exactly") {
+  CHECK(masked_remote("203.0.113.77", 24) == "203.0.113.0/24");
+  CHECK(masked_remote("fd00:1:2:3::9", 48) == "fd00:1:2::/48");
+  CHECK(masked_remote("fd00::9", 24) == "fd00::/120");
+  CHECK(masked_remote("*", 24) == "*");
+  TimeZone zone("UTC");
+  TempDir dir;
+  auto store = SqliteStore::open({dir.file("x.db"), "x"});
+  REQUIRE(store.ok());
+  FakeCounterSource source;
+  int64_t now = utc(2026, 12, 1, 10, 0);
+  Ledger ledger(source, *store.value(), [&] { return now; });
+  source.add(flow_key("10.0.0.1", "203.0.113.7", IPPROTO_UDP), counters(100, 1, 0, 0));
+  source.add(flow_key("10.0.0.1", "203.0.113.9", IPPROTO_TCP), counters(200, 1, 0, 0));
+  source.add(flow_key("10.0.0.1", "198.51.100.1", IPPROTO_UDP), counters(400, 1, 0, 0));
+  REQUIRE(ledger.harvest().ok());
+  auto reader = LedgerReader::open(dir.file("x.db"));
+  REQUIRE(reader.ok());
+  ReportQuery query{
+      BinLevel::Day, utc(2026, 12, 1, 0, 0), utc(2026, 12, 2, 0, 0), GroupBy::Remote, 0, 24};
+  auto rows = run_report((*reader)->database(), query);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK(rows->at(0).remote == "198.51.100.0/24");
+  CHECK(rows->at(0).counters.rx_bytes == 400);
+  CHECK(rows->at(1).remote == "203.0.113.0/24");
+  CHECK(rows->at(1).counters.rx_bytes == 300);
+}

@@ -19,7 +19,7 @@
 namespace {
 
 const char* kUsage = R"(Usage: netacct status [--json] [--state-dir DIR] [--pin-base DIR]
-       netacct report [--tag T] [--by total|local|remote|protocol|flow]
+       netacct report [--tag T] [--by total|local|remote|protocol|flow|prefix/N]
                       [--period 5min|hour|day|month]
                       [--since T [--until T] | --month YYYY-MM | --last N(m|h|d)]
                       [--top N] [--format table|json|csv]

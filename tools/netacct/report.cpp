@@ -220,8 +220,18 @@ int report_command(const std::vector<std::string>& args, const std::string& stat
   query.top = top;
   if (!parse_level(period, query.level))
     return fail(2, "--period: '" + period + "' must be 5min, hour, day or month");
-  if (!parse_group_by(by, query.by))
-    return fail(2, "--by: '" + by + "' must be total, local, remote, protocol or flow");
+  if (by.rfind("prefix/", 0) == 0) {
+    // Remotes grouped by prefix: prefix/24 (IPv4 /24, IPv6 /120), or an
+    // explicit IPv6 length above 32 (prefix/48: IPv4 whole, IPv6 /48).
+    char* end = nullptr;
+    long bits = std::strtol(by.c_str() + 7, &end, 10);
+    if (*end || bits < 1 || bits > 128)
+      return fail(2, "--by: '" + by + "' must be prefix/N with N in 1..128");
+    query.by = GroupBy::Remote;
+    query.prefix_bits = static_cast<int>(bits);
+  } else if (!parse_group_by(by, query.by)) {
+    return fail(2, "--by: '" + by + "' must be total, local, remote, protocol, flow or prefix/N");
+  }
   if (query.level == BinLevel::FiveMinutes && query.by != GroupBy::Total &&
       query.by != GroupBy::Local)
     return fail(2,
