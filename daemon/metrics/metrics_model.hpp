@@ -60,6 +60,9 @@ class MetricsModel {
   void finish_seed();
   void record_harvest(const HarvestSample& sample);
   void set_flow_capacity(uint32_t capacity);
+  // netacct_ingress_info{ingress_mode, xdp_mode} = 1: what counts ingress
+  // ("tc" also when --xdp fell back to TC ingress).
+  void set_ingress(const std::string& ingress_mode, const std::string& xdp_mode);
   void set_whitelist(size_t entries, bool last_reload_ok, int64_t last_reload_time);
   // The exposition text (text format 0.0.4).
   std::string render() const;
@@ -79,6 +82,8 @@ class MetricsModel {
   prometheus::Counter* flows_dropped_;
   prometheus::Gauge* active_flows_;
   prometheus::Gauge* flow_capacity_;
+  prometheus::Family<prometheus::Gauge>* ingress_info_ = nullptr;
+  prometheus::Gauge* ingress_series_ = nullptr;
   prometheus::Gauge* whitelist_entries_;
   prometheus::Gauge* whitelist_ok_;
   prometheus::Gauge* whitelist_time_;

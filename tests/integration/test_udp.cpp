@@ -94,7 +94,7 @@ TEST_CASE("generic XDP can be forced") {
   Topology topo;
   TagGuard tag("xdp-gen");
   auto datapath = open_datapath(tag.tag());
-  auto mode = attach_xdp(*datapath, iface_a(topo), /*force_generic=*/true);
+  auto mode = attach_xdp(*datapath, iface_a(topo), XdpMode::Generic);
   IT_REQUIRE_OK(mode);
   CHECK(mode.value() == XdpMode::Generic);
   Harvester harvester(*datapath);
