@@ -46,9 +46,8 @@ std::unique_ptr<Datapath> open_for(const std::string& tag, uint32_t framing) {
 
 // Echo exchange over the tun device: `count` datagrams out, 2 x count back.
 // Returns the counters the socket's truth implies for the flow.
-netacct_counters echo_exact(const Topology& topo, const std::string& local,
-                            const std::string& peer, uint16_t port, uint32_t count,
-                            uint32_t payload) {
+netacct_counters echo_exact(const Topology& topo, const std::string& local, const std::string& peer,
+                            uint16_t port, uint32_t count, uint32_t payload) {
   EchoResult echo = udp_echo(topo.a().netns, local, peer, port, count, payload, 2);
   REQUIRE(echo.sent == count);
   REQUIRE(echo.received == 2 * uint64_t{count});
@@ -95,8 +94,8 @@ size_t count_of(const std::string& text, const std::string& what) {
 void start_on(DaemonProcess& daemon, const Topology& topo, const std::string& ifname,
               const std::string& tag, const std::string& xdp_flag, const std::string& output,
               const std::string& log) {
-  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--interval",
-                                   "0.5",         "--debug",      "--no-metrics"};
+  std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag",   tag,
+                                   "--interval",  "0.5",          "--debug", "--no-metrics"};
   if (!xdp_flag.empty()) args.push_back(xdp_flag);
   args.push_back(ifname);
   args.push_back(output);
