@@ -369,9 +369,22 @@ Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface
       return detached.error();
     auto mode = attach_xdp(datapath, iface,
                            request == XdpRequest::Generic ? XdpMode::Generic : XdpMode::Native);
-    if (!mode) return mode.error();
-    report.xdp_mode = mode.value();
-  } else {
+    if (!mode && request == XdpRequest::Auto && mode.error().err == EOPNOTSUPP) {
+      // The probe could not tell (an XDP link of ours in generic mode sat
+      // there): the native attempt decides, and TC ingress counts instead.
+      report.fallback = "no native XDP in the driver";
+      report.ingress = IngressMode::Tc;
+      NA_WARN(
+          "%s: --xdp: %s; counting ingress with TC instead (--xdp=generic forces generic "
+          "XDP)",
+          describe(iface).c_str(), report.fallback.c_str());
+    } else if (!mode) {
+      return mode.error();
+    } else {
+      report.xdp_mode = mode.value();
+    }
+  }
+  if (report.ingress == IngressMode::Tc) {
     if (auto detached = detach_xdp(datapath.pin_path(), iface); !detached) return detached.error();
     if (auto attached = attach_tc(datapath, iface, TcDirection::Ingress); !attached)
       return attached.error();

@@ -230,6 +230,17 @@ TEST_CASE("bridge (no native XDP): --xdp falls back to TC, --xdp=generic attache
   IT_REQUIRE_OK(generic);
   CHECK(generic->xdp_mode == XdpMode::Generic);
   exchange_and_check(topo, harvester, false, 42502);
+
+  // From generic XDP back to plain --xdp: the generic link goes, TC counts.
+  auto again = attach_all(*datapath, bridge, IngressMode::Xdp, XdpRequest::Auto);
+  IT_REQUIRE_OK(again);
+  CHECK(again->ingress == IngressMode::Tc);
+  CHECK(again->fallback.find("no native XDP") != std::string::npos);
+  status = query_attachments(datapath->pin_path(), bridge);
+  IT_REQUIRE_OK(status);
+  CHECK(status->tc_ingress);
+  CHECK(status->xdp == XdpMode::None);
+  exchange_and_check(topo, harvester, true, 42503);
   IT_REQUIRE_OK(detach_all(datapath->pin_path(), bridge));
 }
 
