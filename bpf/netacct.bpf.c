@@ -13,6 +13,12 @@
 #include "maps.h"
 #include "parse.h"
 
+/*
+ * The interface's link-layer framing (NETACCT_LINK_*), set by the loader
+ * before load from the device type; the verifier drops the other branch.
+ */
+const volatile __u32 link_framing = NETACCT_LINK_ETHERNET;
+
 /* Runtime switches; user space writes them through the skeleton's .bss. */
 struct netacct_runtime runtime = {};
 
@@ -113,10 +119,12 @@ static __always_inline int is_whitelisted(const struct netacct_flow_key *key)
 
 /*
  * The accounting core. frame_len is the frame's full length; gso_segs and
- * gso_size describe a TC super-packet (0 for XDP and for plain packets).
+ * gso_size describe a TC super-packet (0 for XDP and for plain packets);
+ * l3_proto is skb->protocol at TC, 0 at XDP (used on L3 devices only).
  */
 static __always_inline void account(void *data, void *data_end, __u64 frame_len,
-				    __u32 gso_segs, __u32 gso_size, enum direction dir)
+				    __u32 gso_segs, __u32 gso_size, __be16 l3_proto,
+				    enum direction dir)
 {
 	__u32 zero = 0;
 	void *buffer = bpf_map_lookup_elem(&active_flows, &zero);
@@ -125,7 +133,9 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 		return; /* only before user space fills the slot: nothing to count into */
 
 	struct packet_info info = {};
-	int parsed = parse_frame(data, data_end, frame_len, gso_size != 0, &info);
+	int parsed = link_framing == NETACCT_LINK_IP
+			     ? parse_l3_frame(data, data_end, frame_len, gso_size != 0, l3_proto, &info)
+			     : parse_frame(data, data_end, frame_len, gso_size != 0, &info);
 
 	/* Frames without a (valid) IP layer are counted by their frame bytes. */
 	if (parsed == PARSE_NON_IP) {
@@ -192,7 +202,7 @@ int netacct_xdp_in(struct xdp_md *ctx)
 	 * The program is not loaded with BPF_F_XDP_HAS_FRAGS, so the kernel only
 	 * gives it linear frames: their length is data_end - data, no helper call.
 	 */
-	account(data, data_end, data_end - data, 0, 0, DIR_INGRESS);
+	account(data, data_end, data_end - data, 0, 0, 0, DIR_INGRESS);
 	return XDP_PASS;
 }
 
@@ -212,7 +222,7 @@ static __always_inline void account_skb(struct __sk_buff *skb, enum direction di
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 
-	account(data, data_end, skb->len, skb->gso_segs, skb->gso_size, dir);
+	account(data, data_end, skb->len, skb->gso_segs, skb->gso_size, (__be16)skb->protocol, dir);
 }
 
 /*

@@ -102,6 +102,15 @@ struct netacct_meta {
 #define NETACCT_PHASE_IDLE 0     /* idle buffer is empty */
 #define NETACCT_PHASE_DRAINING 1 /* swapped; idle buffer holds generation's data */
 
+/*
+ * Link-layer framing of the interface the programs are attached to, decided
+ * by user space from the device type (ARPHRD_*) before load and written to
+ * the programs' read-only data (netacct.bpf.c: link_framing). Not stored in
+ * any pinned map: the programs are loaded fresh on every start.
+ */
+#define NETACCT_LINK_ETHERNET 0 /* Ethernet, up to two VLAN tags (NICs, veth, bridge, lo) */
+#define NETACCT_LINK_IP 1       /* no link header, IP first (tun, WireGuard, ipip, GRE, sit) */
+
 /* Runtime switches the programs read from .bss; user space sets them. */
 struct netacct_runtime {
 	__u32 whitelist_entries; /* 0 skips the trie lookup entirely */

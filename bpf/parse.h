@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Header parsing for netacct: Ethernet with up to two VLAN tags (802.1Q and
- * 802.1ad), IPv4 (any header length, fragments) and IPv6 with a bounded walk
- * over extension headers.
+ * 802.1ad), or no link-layer header at all (L3 devices: parse_l3_frame),
+ * then IPv4 (any header length, fragments) and IPv6 with a bounded walk over
+ * extension headers.
  *
  * Contract: parse_frame() reads only between data and data_end, never writes
  * to the packet, and fills a struct packet_info. It returns PARSE_IP with the
@@ -185,6 +186,39 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
 	return PARSE_IP;
 }
 
+/* The IP packet at offset, by its EtherType (or skb->protocol). */
+static __always_inline int parse_ip(void *data, void *data_end, __u32 offset, __be16 proto,
+				    __u64 frame_len, int gso, struct packet_info *info)
+{
+	if (proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(data, data_end, offset, frame_len, gso, info);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(data, data_end, offset, frame_len, gso, info);
+	return PARSE_NON_IP;
+}
+
+/*
+ * An L3 device (NETACCT_LINK_IP): the frame is the IP packet. l3_proto is
+ * skb->protocol at TC; 0 at XDP, where the version nibble decides.
+ */
+static __always_inline int parse_l3_frame(void *data, void *data_end, __u64 frame_len, int gso,
+					  __be16 l3_proto, struct packet_info *info)
+{
+	if (!l3_proto) {
+		__u8 *first = data;
+
+		if ((void *)(first + 1) > data_end)
+			return PARSE_MALFORMED;
+		if ((*first >> 4) == 4)
+			l3_proto = bpf_htons(ETH_P_IP);
+		else if ((*first >> 4) == 6)
+			l3_proto = bpf_htons(ETH_P_IPV6);
+		else
+			return PARSE_NON_IP;
+	}
+	return parse_ip(data, data_end, 0, l3_proto, frame_len, gso, info);
+}
+
 /*
  * frame_len is the whole frame's length (it may exceed data_end - data when
  * the packet is not linear); it is used only to detect truncated IP packets,
@@ -213,12 +247,8 @@ static __always_inline int parse_frame(void *data, void *data_end, __u64 frame_l
 		offset += sizeof(*vlan);
 	}
 
-	if (proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(data, data_end, offset, frame_len, gso, info);
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(data, data_end, offset, frame_len, gso, info);
 	/* Includes frames with a third VLAN tag: we do not look deeper. */
-	return PARSE_NON_IP;
+	return parse_ip(data, data_end, offset, proto, frame_len, gso, info);
 }
 
 /*

@@ -78,7 +78,8 @@ SourceInfo Instance::source_info() const {
   info.tag = options_.tag;
   info.interface = options_.interface;
   info.netns = options_.netns;
-  info.ingress_mode = options_.xdp ? "xdp" : "tc";
+  // What counts ingress now: "tc" also when --xdp fell back to TC ingress.
+  info.ingress_mode = attached_ ? to_string(attach_report_.ingress) : options_.xdp ? "xdp" : "tc";
   info.xdp_mode = to_string(attach_report_.xdp_mode);
   info.flow_capacity = flow_capacity();
   return info;
@@ -131,7 +132,15 @@ void Instance::rollback() {
 Result<void> Instance::open_steps() {
   // ---- refusals: nothing exists yet that a failure would leave behind ----
   if (auto checked = check_output(); !checked) return checked;
-  if (auto index = interface_index(interface_); !index) return index.error();
+  auto link = link_type(interface_);
+  if (!link) return link.error();
+  link_ = link.value();
+  if (options_.xdp && options_.xdp_native && link_.framing != NETACCT_LINK_ETHERNET)
+    return Error{"--xdp=native: interface " + options_.interface + " (link type " + link_.name +
+                     ") has no link-layer header, so native XDP would not see its packets; "
+                     "use --xdp (falls back to TC ingress), no --xdp, or --xdp=generic",
+                 EOPNOTSUPP,
+                 {}};
   auto whitelist = WhitelistService::preload(options_.whitelist_file);
   if (!whitelist) return whitelist.error();
   auto failpoints = FailPoints::from_environment();
@@ -169,6 +178,7 @@ Result<void> Instance::open_steps() {
   datapath_options.pin_base = options_.pin_base;
   datapath_options.flow_capacity = options_.max_flows;
   datapath_options.whitelist_capacity = options_.max_whitelist;
+  datapath_options.link_framing = link_.framing;
   auto datapath = Datapath::open(datapath_options);
   if (!datapath) return datapath.error();
   datapath_ = std::move(datapath.value());
@@ -182,10 +192,6 @@ Result<void> Instance::open_steps() {
       binding && binding->instance != state->instance && !binding->instance.empty())
     NA_INFO("ledger %s: new pinned maps %s (the ledger's were %s): totals continue",
             options_.ledger_file.c_str(), state->instance.c_str(), binding->instance.c_str());
-  if (auto noted = store_->set_identity(state->boot_id, options_.interface, options_.netns,
-                                        options_.xdp ? "xdp" : "tc", datapath_->flow_capacity());
-      !noted)
-    return noted;
 
   whitelist_ = std::make_unique<WhitelistService>(options_.whitelist_file, *datapath_);
   if (auto applied = whitelist_->start(std::move(whitelist.value())); !applied) return applied;
@@ -196,18 +202,45 @@ Result<void> Instance::open_steps() {
   start_.attach_before = before.value();
   start_.attach_recorded = true;
   if (auto attached = attach(); !attached) return attached;
-  NA_INFO("counting on %s%s%s: %s ingress%s%s, tc egress; %s maps (%u flows); ledger %s; output %s",
-          options_.interface.c_str(), options_.netns.empty() ? "" : " in netns ",
-          options_.netns.c_str(), options_.xdp ? "xdp" : "tc", options_.xdp ? " mode " : "",
-          options_.xdp ? to_string(attach_report_.xdp_mode) : "",
-          datapath_->adopted() ? "adopted pinned" : "new", datapath_->flow_capacity(),
-          options_.ledger_file.c_str(), options_.output_file.c_str());
+  // The ingress mode that took effect (after a fallback to TC, "tc").
+  if (auto noted =
+          store_->set_identity(state->boot_id, options_.interface, options_.netns,
+                               to_string(attach_report_.ingress), datapath_->flow_capacity());
+      !noted)
+    return noted;
+  NA_INFO(
+      "counting on %s%s%s (link type %s, %s framing): %s ingress%s%s, tc egress; %s maps (%u "
+      "flows); ledger %s; output %s",
+      options_.interface.c_str(), options_.netns.empty() ? "" : " in netns ",
+      options_.netns.c_str(), link_.name.c_str(), framing_name(link_.framing),
+      to_string(attach_report_.ingress), attach_report_.ingress == IngressMode::Xdp ? " mode " : "",
+      attach_report_.ingress == IngressMode::Xdp ? to_string(attach_report_.xdp_mode) : "",
+      datapath_->adopted() ? "adopted pinned" : "new", datapath_->flow_capacity(),
+      options_.ledger_file.c_str(), options_.output_file.c_str());
   return ok();
 }
 
+XdpRequest Instance::xdp_request() const {
+  return options_.xdp_generic  ? XdpRequest::Generic
+         : options_.xdp_native ? XdpRequest::Native
+                               : XdpRequest::Auto;
+}
+
 Result<void> Instance::attach() {
-  auto report =
-      attach_all(*datapath_, interface_, options_.xdp ? IngressMode::Xdp : IngressMode::Tc);
+  // The programs were loaded for the framing the interface had at start; an
+  // interface re-created with another link type needs a restart (new load).
+  if (auto link = link_type(interface_); !link) {
+    return link.error();
+  } else if (link->framing != datapath_->link_framing()) {
+    return Error{"interface " + options_.interface + " is now of link type " + link->name + " (" +
+                     framing_name(link->framing) + " framing); the programs were loaded for " +
+                     framing_name(datapath_->link_framing()) +
+                     " framing: restart netacctd to count it",
+                 EPROTO,
+                 {}};
+  }
+  auto report = attach_all(*datapath_, interface_,
+                           options_.xdp ? IngressMode::Xdp : IngressMode::Tc, xdp_request());
   if (!report) return report.error();
   attach_report_ = report.value();
   attached_ = true;
@@ -303,8 +336,9 @@ void Instance::reconcile_attachments() {
     attached_ = false;
     return;
   }
-  bool complete =
-      status->tc_egress && (options_.xdp ? status->xdp != XdpMode::None : status->tc_ingress);
+  bool complete = status->tc_egress &&
+                  (attach_report_.ingress == IngressMode::Xdp ? status->xdp != XdpMode::None
+                                                              : status->tc_ingress);
   if (complete) {
     attached_ = true;
     return;

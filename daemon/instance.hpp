@@ -65,6 +65,10 @@ class Instance {
   uint32_t flow_capacity() const;
   const WhitelistService* whitelist() const { return whitelist_.get(); }
   const std::string& ledger_path() const { return options_.ledger_file; }
+  // What counts ingress ("tc" or "xdp", after any fallback) and the XDP
+  // mode ("native", "generic", "none"); valid after open().
+  std::string ingress_mode() const { return source_info().ingress_mode; }
+  std::string xdp_mode() const { return source_info().xdp_mode; }
 
  private:
   Result<void> open_steps();
@@ -75,6 +79,7 @@ class Instance {
   void rollback();
   Result<void> check_output();
   Result<void> attach();
+  XdpRequest xdp_request() const;
   SourceInfo source_info() const;
 
   DaemonOptions options_;
@@ -98,6 +103,7 @@ class Instance {
   };
   StartRecord start_;
   AttachReport attach_report_;
+  LinkType link_;
   bool attached_ = false;
   int64_t last_harvest_ms_ = 0;
 };

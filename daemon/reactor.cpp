@@ -223,6 +223,7 @@ int Reactor::run() {
     if (auto seeded = metrics_->seed(instance_.ledger_path(), instance_.flow_capacity()); !seeded)
       NA_WARN("metrics start from zero: %s", seeded.error().message().c_str());
     if (instance_.whitelist()) metrics_->on_whitelist(*instance_.whitelist());
+    metrics_->set_ingress(instance_.ingress_mode(), instance_.xdp_mode());
     observers_.push_back(metrics_.get());
   }
   if (options_.console == ConsoleMode::Live || options_.console == ConsoleMode::Plain) {

@@ -29,8 +29,12 @@ and receives on IFACE, keeps the totals in a ledger database (SQLite) and
 exports the current period (since the last rotation) to OUTPUT (JSON).
 
 Options:
-  --xdp                 count ingress with XDP (default: TC ingress)
-  --xdp-generic         with --xdp, force generic (skb) mode
+  --xdp[=MODE]          count ingress with XDP (default: TC ingress). Without MODE:
+                        native XDP, or TC ingress (logged) where the driver has no
+                        native XDP or the device has no link-layer header;
+                        =native: refuse instead; =generic: generic (skb) XDP, which
+                        counts a GRO-merged packet once (see the README)
+  --xdp-generic         the same as --xdp=generic
   -n, --namespace NS    IFACE lives in network namespace NS (name or path)
   -t, --tag TAG         instance tag [a-z0-9_-]{1,32} (default: from NS and IFACE)
   -i, --interval S      harvest interval in seconds (default 5)
@@ -220,6 +224,15 @@ Result<void> apply_instance_config(const std::string& path, DaemonOptions& opts)
   return apply_instance_object(root.get_object(), path, opts);
 }
 
+static Result<void> set_xdp_mode(const std::string& mode, DaemonOptions& opts) {
+  if (mode != "" && mode != "auto" && mode != "native" && mode != "generic")
+    return Error{"must be native or generic (or given alone), not '" + mode + "'", 0, {}};
+  opts.xdp = true;
+  opts.xdp_native = mode == "native";
+  opts.xdp_generic = mode == "generic";
+  return ok();
+}
+
 Result<void> apply_instance_object(const json::object& object, const std::string& path,
                                    DaemonOptions& opts) {
   static const std::set<std::string> known = {"tag",
@@ -273,7 +286,7 @@ Result<void> apply_instance_object(const json::object& object, const std::string
         text("interface", opts.interface, false), text("output_file", opts.output_file, false),
         text("whitelist_file", opts.whitelist_file, true), text("log_file", opts.log_file, true),
         text("state_dir", opts.state_dir, true), text("ledger", opts.ledger_file, true),
-        flag("xdp", opts.xdp), flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
+        flag("xdp_generic", opts.xdp_generic), flag("debug", opts.debug),
         flag("metrics", opts.metrics)}) {
     if (!result) return result.error();
   }
@@ -296,6 +309,19 @@ Result<void> apply_instance_object(const json::object& object, const std::string
     if (auto parsed = parse_retention(std::string(v->get_string()), opts.retention); !parsed)
       return Error{path + ": " + parsed.error().message(), 0, {}};
   }
+  // "xdp": true / false, or "native" / "generic" / "auto" (true).
+  if (const json::value* v = field("xdp")) {
+    bool bad_xdp = true;
+    if (v->is_bool()) {
+      opts.xdp = v->get_bool();
+      bad_xdp = false;
+    } else if (v->is_string()) {
+      if (auto set = set_xdp_mode(std::string(v->get_string()), opts); set) bad_xdp = false;
+    }
+    if (bad_xdp)
+      return Error{path + ": 'xdp' must be true, false, \"native\" or \"generic\"", 0, {}};
+  }
+  if (opts.xdp_generic) opts.xdp = true;
   if (const json::value* v = field("tag"); v && v->is_string() && v->get_string().empty())
     return Error{path + ": 'tag' must not be empty ([a-z0-9_-]{1,32})", 0, {}};
   if (const json::value* v = field("interval")) {
@@ -368,7 +394,7 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kQuotaCommand
   };
   static const option long_options[] = {
-      {"xdp", no_argument, nullptr, 'x'},
+      {"xdp", optional_argument, nullptr, 'x'},
       {"xdp-generic", no_argument, nullptr, kXdpGeneric},
       {"namespace", required_argument, nullptr, 'n'},
       {"tag", required_argument, nullptr, 't'},
@@ -420,7 +446,10 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
   while ((c = getopt_long(argc, argv, ":xn:t:i:d::c:Vh", long_options, nullptr)) != -1) {
     std::string value = optarg ? optarg : "";
     switch (c) {
-      case 'x': opts.xdp = true; break;
+      case 'x':
+        if (auto set = set_xdp_mode(value, opts); !set)
+          return Error{"--xdp " + set.error().op, 0, {}};
+        break;
       case kXdpGeneric: opts.xdp = opts.xdp_generic = true; break;
       case 'n': opts.netns = value; break;
       case 't':

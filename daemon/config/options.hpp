@@ -37,7 +37,11 @@ struct DaemonOptions {
   std::string ledger_file;  // "" = STATE_DIR/TAG.db
   std::string config_dir;
   std::string pin_base;
+  // --xdp[=native|generic]: xdp alone falls back to TC ingress where native
+  // XDP is unavailable; xdp_native refuses instead; xdp_generic forces
+  // generic XDP (--xdp-generic is an alias of --xdp=generic).
   bool xdp = false;
+  bool xdp_native = false;
   bool xdp_generic = false;
   bool debug = false;
   bool debug_libbpf = false;  // --debug=libbpf: libbpf's loader detail too

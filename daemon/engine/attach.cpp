@@ -7,6 +7,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,6 +89,105 @@ std::string link_path(const std::string& pin_path) {
 
 }  // namespace
 
+// "" when native XDP is available here (or an XDP program is attached
+// already: attach_xdp then replaces ours or refuses a foreign one), else
+// why not. The probe attaches a two-instruction XDP_PASS program natively
+// for a moment (it counts nothing, so TC ingress may keep counting) and
+// detaches it at once by closing its only link reference.
+static Result<std::string> probe_native_xdp(const Interface& iface) {
+  auto scope = NetnsScope::enter(iface.netns);
+  if (!scope) return scope.error();
+  auto index = index_in_scope(iface);
+  if (!index) return index.error();
+  auto state = query_xdp(index.value(), iface);
+  if (!state) return state.error();
+  if (state->native_id != 0) return std::string();  // ours (attach_xdp checks) or foreign (refused)
+  if (state->generic_id != 0) return std::string();  // attach_xdp replaces or refuses it
+  const bpf_insn pass[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  UniqueFd prog(bpf_prog_load(BPF_PROG_TYPE_XDP, "netacct_probe", "GPL", pass, 2, nullptr));
+  if (!prog) return make_error("load the native XDP probe", errno, describe(iface));
+  UniqueFd link;
+  {
+    QuietNetlink quiet;
+    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+    link.reset(bpf_link_create(prog.get(), index.value(), BPF_XDP, &opts));
+  }
+  if (!link) {
+    int err = errno;
+    if (err == EOPNOTSUPP || err == EINVAL)
+      return std::string("no native XDP in the driver (") + std::strerror(err) + ")";
+    return make_error("probe native XDP", err, describe(iface));
+  }
+  // Closing the only reference to an unpinned link detaches it.
+  return std::string();
+}
+
+const char* to_string(IngressMode mode) {
+  return mode == IngressMode::Xdp ? "xdp" : "tc";
+}
+
+const char* to_string(XdpRequest request) {
+  switch (request) {
+    case XdpRequest::Auto: return "auto";
+    case XdpRequest::Native: return "native";
+    case XdpRequest::Generic: return "generic";
+  }
+  return "?";
+}
+
+const char* framing_name(uint32_t framing) {
+  return framing == NETACCT_LINK_IP ? "ip" : "ethernet";
+}
+
+Result<LinkType> link_type(const Interface& iface) {
+  auto scope = NetnsScope::enter(iface.netns);
+  if (!scope) return scope.error();
+  if (auto index = index_in_scope(iface); !index) return index.error();
+  // A socket made inside the namespace sees the namespace's devices (sysfs
+  // would show the namespace it was mounted in). SIOCGIFHWADDR answers with
+  // dev->type in sa_family, for every kind of device.
+  UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) return make_error("socket for the device type", errno, describe(iface));
+  ifreq request{};
+  std::strncpy(request.ifr_name, iface.name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(sock.get(), SIOCGIFHWADDR, &request) != 0)
+    return make_error("read the device type", errno, describe(iface));
+  LinkType type;
+  type.arphrd = request.ifr_hwaddr.sa_family;
+  struct Known {
+    uint16_t arphrd;
+    uint32_t framing;
+    const char* name;
+  };
+  static const Known known[] = {
+      {ARPHRD_ETHER, NETACCT_LINK_ETHERNET, "ether"},
+      {ARPHRD_LOOPBACK, NETACCT_LINK_ETHERNET, "loopback"},
+      {ARPHRD_NONE, NETACCT_LINK_IP, "none (tun, wireguard)"},
+      {ARPHRD_TUNNEL, NETACCT_LINK_IP, "ipip"},
+      {ARPHRD_TUNNEL6, NETACCT_LINK_IP, "ip6tnl"},
+      {ARPHRD_SIT, NETACCT_LINK_IP, "sit"},
+      {ARPHRD_IPGRE, NETACCT_LINK_IP, "gre"},
+      {823 /* ARPHRD_IP6GRE */, NETACCT_LINK_IP, "ip6gre"},
+      {ARPHRD_PPP, NETACCT_LINK_IP, "ppp"},
+      {ARPHRD_RAWIP, NETACCT_LINK_IP, "rawip"},
+  };
+  for (const Known& k : known) {
+    if (k.arphrd != type.arphrd) continue;
+    type.framing = k.framing;
+    type.name = k.name;
+    return type;
+  }
+  return Error{describe(iface) + " has link type " + std::to_string(type.arphrd) +
+                   " (ARPHRD_*), whose frames netacct cannot parse; supported: Ethernet, "
+                   "loopback, and devices without a link-layer header (tun, WireGuard, ipip, "
+                   "GRE, sit, ip6tnl, PPP)",
+               EPROTONOSUPPORT,
+               {}};
+}
+
 const char* to_string(XdpMode mode) {
   switch (mode) {
     case XdpMode::None: return "none";
@@ -104,7 +207,15 @@ Result<int> interface_index(const Interface& iface) {
   return index_in_scope(iface);
 }
 
-Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, bool force_generic) {
+Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, XdpMode want) {
+  if (want == XdpMode::None) return Error{"attach XDP: no mode given", EINVAL, describe(iface)};
+  if (want == XdpMode::Native && datapath.link_framing() == NETACCT_LINK_IP)
+    return Error{describe(iface) +
+                     " has no link-layer header: native XDP would not see its packets (tun "
+                     "runs it only in tap mode; ipip, GRE, sit and WireGuard have none); use "
+                     "TC ingress (--xdp or no --xdp) or --xdp=generic",
+                 EOPNOTSUPP,
+                 {}};
   if (datapath.pin_path().empty())
     return Error{"XDP attach needs a pinned datapath (the link is pinned)", EINVAL,
                  describe(iface)};
@@ -122,22 +233,28 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
     auto state = query_xdp(ifindex, iface);
     if (!state) return state.error();
     XdpMode mode = state->mode_of(link.info.prog_id);
-    if (link.info.xdp.ifindex == static_cast<uint32_t>(ifindex) && mode != XdpMode::None) {
+    bool live = link.info.xdp.ifindex == static_cast<uint32_t>(ifindex) && mode != XdpMode::None;
+    if (live && mode == want) {
       // Our link is live here: swap the program in place, so not a packet
       // goes uncounted between the old program and the new one.
       if (int err = bpf_link_update(link.fd.get(), datapath.xdp_ingress_fd(), nullptr); err != 0)
         return make_error("update pinned XDP link", err, describe(iface));
-      if (force_generic && mode == XdpMode::Native)
-        NA_WARN("%s: XDP link kept in native mode; detach first to switch to generic",
-                describe(iface).c_str());
       NA_INFO("%s: XDP program replaced in place (%s mode)", describe(iface).c_str(),
               to_string(mode));
       return mode;
     }
-    // The link outlived its interface (ifindex 0) or belongs to another one:
-    // drop the pin; closing our fd then releases the link for good.
-    NA_INFO("%s: replacing stale XDP link pin (link ifindex %u)", describe(iface).c_str(),
-            link.info.xdp.ifindex);
+    if (live) {
+      // Live in the other mode: never keep a mode that was not asked for.
+      NA_INFO("%s: XDP link in %s mode, %s asked for: re-attaching", describe(iface).c_str(),
+              to_string(mode), to_string(want));
+      if (int err = bpf_link_detach(link.fd.get()); err != 0)
+        return make_error("detach XDP link", err, describe(iface));
+    } else {
+      // The link outlived its interface (ifindex 0) or belongs to another
+      // one: drop the pin; closing our fd then releases the link for good.
+      NA_INFO("%s: replacing stale XDP link pin (link ifindex %u)", describe(iface).c_str(),
+              link.info.xdp.ifindex);
+    }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       return make_error("unpin stale XDP link", errno, path);
   }
@@ -167,19 +284,20 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
   }
 
   UniqueFd link_fd;
-  if (!force_generic) {
-    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_DRV_MODE);
+  {
+    QuietNetlink quiet;  // the kernel's extack for "no native XDP" is ours to report
+    LIBBPF_OPTS(bpf_link_create_opts, opts,
+                .flags = want == XdpMode::Native ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
     link_fd.reset(bpf_link_create(datapath.xdp_ingress_fd(), ifindex, BPF_XDP, &opts));
-    if (!link_fd && errno != EOPNOTSUPP && errno != EINVAL)
-      return make_error("attach XDP (native)", errno, describe(iface));
-    if (!link_fd)
-      NA_INFO("%s: no native XDP (%s), using generic mode", describe(iface).c_str(),
-              std::strerror(errno));
   }
   if (!link_fd) {
-    LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = XDP_FLAGS_SKB_MODE);
-    link_fd.reset(bpf_link_create(datapath.xdp_ingress_fd(), ifindex, BPF_XDP, &opts));
-    if (!link_fd) return make_error("attach XDP (generic)", errno, describe(iface));
+    int err = errno;
+    if (want == XdpMode::Native && (err == EOPNOTSUPP || err == EINVAL))
+      return Error{describe(iface) + " has no native XDP in its driver (" + std::strerror(err) +
+                       "); use TC ingress (--xdp falls back to it) or --xdp=generic",
+                   EOPNOTSUPP,
+                   {}};
+    return make_error(std::string("attach XDP (") + to_string(want) + ")", err, describe(iface));
   }
   // Unpinned, the link would go with this process; on failure link_fd's
   // destructor closes the only reference and so detaches it again.
@@ -193,6 +311,16 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface, boo
   auto after = query_xdp(ifindex, iface);
   if (!after) return after.error();
   XdpMode mode = after->mode_of(info.prog_id);
+  if (mode != want) {
+    // Cannot happen with the mode flag set; if it did, never run silently
+    // in a mode nobody asked for.
+    bpf_link_detach(link_fd.get());
+    ::unlink(path.c_str());
+    return Error{
+        describe(iface) + ": XDP attached in " + to_string(mode) + " mode, not " + to_string(want),
+        EPROTO,
+        {}};
+  }
   NA_INFO("%s: XDP attached (%s mode)", describe(iface).c_str(), to_string(mode));
   return mode;
 }
@@ -215,20 +343,53 @@ Result<void> detach_xdp(const std::string& pin_path, const Interface& iface) {
 }
 
 Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface,
-                                IngressMode ingress) {
+                                IngressMode ingress, XdpRequest request) {
   AttachReport report;
   report.ingress = ingress;
+  if (ingress == IngressMode::Xdp && request == XdpRequest::Auto) {
+    // Native XDP where it counts correctly; otherwise TC ingress, said out
+    // loud. Generic XDP only when asked for: it runs after GRO, so a merged
+    // packet is counted once, without the headers of its other segments.
+    if (datapath.link_framing() == NETACCT_LINK_IP) {
+      report.fallback = "no link-layer header (native XDP would not see its packets)";
+    } else {
+      auto probe = probe_native_xdp(iface);
+      if (!probe) return probe.error();
+      if (!probe->empty()) report.fallback = probe.value();
+    }
+    if (!report.fallback.empty()) {
+      NA_WARN(
+          "%s: --xdp: %s; counting ingress with TC instead (--xdp=generic forces generic "
+          "XDP)",
+          describe(iface).c_str(), report.fallback.c_str());
+      report.ingress = IngressMode::Tc;
+    }
+  }
   // The other ingress kind goes first: for a moment nothing counts ingress,
   // which is better than counting it twice.
-  if (ingress == IngressMode::Xdp) {
+  if (report.ingress == IngressMode::Xdp) {
     // Only this tag's filter: another tag's on the slot makes attach refuse.
     if (auto detached = detach_tc_owned(iface, TcDirection::Ingress, owner_map_id(datapath));
         !detached)
       return detached.error();
-    auto mode = attach_xdp(datapath, iface);
-    if (!mode) return mode.error();
-    report.xdp_mode = mode.value();
-  } else {
+    auto mode = attach_xdp(datapath, iface,
+                           request == XdpRequest::Generic ? XdpMode::Generic : XdpMode::Native);
+    if (!mode && request == XdpRequest::Auto && mode.error().err == EOPNOTSUPP) {
+      // The probe could not tell (an XDP link of ours in generic mode sat
+      // there): the native attempt decides, and TC ingress counts instead.
+      report.fallback = "no native XDP in the driver";
+      report.ingress = IngressMode::Tc;
+      NA_WARN(
+          "%s: --xdp: %s; counting ingress with TC instead (--xdp=generic forces generic "
+          "XDP)",
+          describe(iface).c_str(), report.fallback.c_str());
+    } else if (!mode) {
+      return mode.error();
+    } else {
+      report.xdp_mode = mode.value();
+    }
+  }
+  if (report.ingress == IngressMode::Tc) {
     if (auto detached = detach_xdp(datapath.pin_path(), iface); !detached) return detached.error();
     if (auto attached = attach_tc(datapath, iface, TcDirection::Ingress); !attached)
       return attached.error();
@@ -298,7 +459,7 @@ Result<void> undo_attach(const Datapath& datapath, const Interface& iface,
     if (was && !is) results.push_back(attach_tc(datapath, iface, direction));
   }
   if (before.xdp != XdpMode::None && now->xdp == XdpMode::None) {
-    auto mode = attach_xdp(datapath, iface, before.xdp == XdpMode::Generic);
+    auto mode = attach_xdp(datapath, iface, before.xdp);
     results.push_back(mode ? ok() : Result<void>(mode.error()));
   }
   auto removed = remove_created_clsact(datapath.pin_path());

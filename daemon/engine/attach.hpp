@@ -2,9 +2,12 @@
 // Attaching the datapath's programs to an interface, possibly inside a
 // network namespace, and detaching them again.
 //
-// - XDP: a bpf_link (native/driver mode when the driver supports it, else
-//   generic), pinned as <pin dir>/link_xdp so it outlives the process. A
-//   restarted or upgraded daemon updates the pinned link's program in place.
+// - XDP: a bpf_link in the mode asked for (native/driver, or generic only
+//   when asked for explicitly), pinned as <pin dir>/link_xdp so it outlives
+//   the process. A restarted or upgraded daemon updates the pinned link's
+//   program in place. attach_all with XdpRequest::Auto falls back to TC
+//   ingress where native XDP is unavailable or would miscount; it never
+//   falls back to generic XDP silently.
 // - TC: clsact is created only when missing; our filters use a fixed handle
 //   and priority (kTcHandle/kTcPriority), are replaced in place on restart,
 //   and are the only filters detach removes. A foreign filter or qdisc on the
@@ -28,9 +31,14 @@ inline constexpr uint32_t kTcPriority = 0x4e41;  // before tc's default 49152
 enum class IngressMode { Tc, Xdp };
 enum class XdpMode { None, Native, Generic };
 enum class TcDirection { Ingress, Egress };
+// What --xdp asks for: Auto (native where it counts correctly, else TC
+// ingress), Native (refuse when native is unavailable), Generic (explicit).
+enum class XdpRequest { Auto, Native, Generic };
 
+const char* to_string(IngressMode mode);
 const char* to_string(XdpMode mode);
 const char* to_string(TcDirection direction);
+const char* to_string(XdpRequest request);
 
 struct Interface {
   std::string name;
@@ -41,10 +49,26 @@ struct Interface {
 // and namespace if either is missing.
 Result<int> interface_index(const Interface& iface);
 
-// XDP on ingress. `force_generic` skips the native attempt. Returns the mode
-// that took effect. Fails clearly when a foreign XDP program is attached.
+// The interface's device type and how its frames begin. Ethernet-framed:
+// ARPHRD_ETHER and loopback. IP-framed (no link-layer header): tun and
+// WireGuard (ARPHRD_NONE), ipip/vti, ip6tnl, sit, GRE, ip6gre, PPP, raw IP.
+// Any other type is refused with an error naming it (never miscounted).
+struct LinkType {
+  uint16_t arphrd = 0;
+  uint32_t framing = NETACCT_LINK_ETHERNET;  // NETACCT_LINK_*
+  std::string name;                          // "ether", "none (tun, wireguard)", ...
+};
+Result<LinkType> link_type(const Interface& iface);
+const char* framing_name(uint32_t framing);  // "ethernet" / "ip"
+
+// XDP on ingress in `mode` (Native or Generic; nothing else is tried).
+// Native fails with EOPNOTSUPP and a one-line reason when the driver has no
+// native XDP, or when the interface has no link-layer header (native XDP on
+// tun does not see the packets of a tun device; the others have none).
+// A pinned link of ours in the other mode is replaced. Fails clearly when a
+// foreign XDP program is attached.
 Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface,
-                           bool force_generic = false);
+                           XdpMode mode = XdpMode::Native);
 // Removes our XDP link (unpinning it); no-op when none.
 Result<void> detach_xdp(const std::string& pin_path, const Interface& iface);
 
@@ -60,11 +84,14 @@ Result<void> detach_tc(const Interface& iface, TcDirection direction);
 // other ingress kind is attached from an earlier run, it is removed, so a
 // tag never counts ingress twice.
 struct AttachReport {
-  IngressMode ingress = IngressMode::Tc;
+  IngressMode ingress = IngressMode::Tc;  // what counts ingress now
   XdpMode xdp_mode = XdpMode::None;
+  // XDP was asked for (Auto) but TC ingress counts instead: why ("" if not).
+  std::string fallback;
 };
+// `request` applies with IngressMode::Xdp only.
 Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface,
-                                IngressMode ingress);
+                                IngressMode ingress, XdpRequest request = XdpRequest::Auto);
 // Detaches this tag's filters and XDP link, then removes the clsact qdiscs
 // netacct created that nothing else uses (see clsact.hpp).
 Result<void> detach_all(const std::string& pin_path, const Interface& iface);

@@ -190,6 +190,9 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
   if (int err = bpf_map__set_max_entries(skel->maps.whitelist, options.whitelist_capacity * 2);
       err != 0)
     return make_error("set whitelist capacity", err);
+  if (options.link_framing != NETACCT_LINK_ETHERNET && options.link_framing != NETACCT_LINK_IP)
+    return Error{"unknown link framing " + std::to_string(options.link_framing), EINVAL, {}};
+  skel->rodata->link_framing = options.link_framing;
   if (!options.pin) {
     for (bpf_map* map : {skel->maps.flows_a, skel->maps.flows_b, skel->maps.active_flows,
                          skel->maps.whitelist, skel->maps.meta})
@@ -244,6 +247,7 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
   datapath->adopted_ = existing;
   datapath->flow_capacity_ = options.flow_capacity;
   datapath->whitelist_capacity_ = options.whitelist_capacity;
+  datapath->link_framing_ = options.link_framing;
   NA_DEBUG("datapath %s: %s maps, %u flows, %u whitelist prefixes", options.tag.c_str(),
            existing ? "adopted" : "created", options.flow_capacity, options.whitelist_capacity);
   return datapath;

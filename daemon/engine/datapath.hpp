@@ -27,6 +27,9 @@ struct DatapathOptions {
   bool pin = true;
   uint32_t flow_capacity = NETACCT_DEFAULT_FLOWS;
   uint32_t whitelist_capacity = NETACCT_DEFAULT_WHITELIST;
+  // NETACCT_LINK_*: how frames on the interface begin (see link_framing()
+  // in attach.hpp). Fixed at load time, in the programs' read-only data.
+  uint32_t link_framing = NETACCT_LINK_ETHERNET;
 };
 
 class Datapath {
@@ -41,6 +44,7 @@ class Datapath {
   uint32_t flow_capacity() const { return flow_capacity_; }
   uint32_t whitelist_capacity() const { return whitelist_capacity_; }
   const std::string& tag() const { return tag_; }
+  uint32_t link_framing() const { return link_framing_; }
   // Empty when not pinned.
   const std::string& pin_path() const { return pin_path_; }
 
@@ -66,6 +70,7 @@ class Datapath {
   bool adopted_ = false;
   uint32_t flow_capacity_ = 0;
   uint32_t whitelist_capacity_ = 0;
+  uint32_t link_framing_ = NETACCT_LINK_ETHERNET;
 };
 
 // Reads the layout record of an existing pin directory (no load needed).

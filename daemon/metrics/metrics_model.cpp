@@ -179,6 +179,23 @@ void MetricsModel::set_flow_capacity(uint32_t capacity) {
   flow_capacity_->Set(static_cast<double>(capacity));
 }
 
+void MetricsModel::set_ingress(const std::string& ingress_mode, const std::string& xdp_mode) {
+  if (!ingress_info_) {
+    ingress_info_ = &prom::BuildGauge()
+                         .Name("netacct_ingress_info")
+                         .Help(
+                             "Always 1; the labels say what counts ingress: ingress_mode tc or "
+                             "xdp (tc also when --xdp fell back to TC), and the XDP mode")
+                         .Labels({{"tag", identity_.tag},
+                                  {"interface", identity_.interface},
+                                  {"namespace", identity_.netns}})
+                         .Register(*registry_);
+  }
+  if (ingress_series_) ingress_info_->Remove(ingress_series_);
+  ingress_series_ = &ingress_info_->Add({{"ingress_mode", ingress_mode}, {"xdp_mode", xdp_mode}});
+  ingress_series_->Set(1);
+}
+
 void MetricsModel::set_whitelist(size_t entries, bool last_reload_ok, int64_t last_reload_time) {
   whitelist_entries_->Set(static_cast<double>(entries));
   whitelist_ok_->Set(last_reload_ok ? 1 : 0);

@@ -60,6 +60,9 @@ class MetricsModel {
   void finish_seed();
   void record_harvest(const HarvestSample& sample);
   void set_flow_capacity(uint32_t capacity);
+  // netacct_ingress_info{ingress_mode, xdp_mode} = 1: what counts ingress
+  // ("tc" also when --xdp fell back to TC ingress).
+  void set_ingress(const std::string& ingress_mode, const std::string& xdp_mode);
   void set_whitelist(size_t entries, bool last_reload_ok, int64_t last_reload_time);
   // Quotas: exceeded (0/1) and bytes used in the current period.
   void set_quota(const std::string& local, const std::string& period, bool exceeded, uint64_t used,
@@ -82,6 +85,8 @@ class MetricsModel {
   prometheus::Counter* flows_dropped_;
   prometheus::Gauge* active_flows_;
   prometheus::Gauge* flow_capacity_;
+  prometheus::Family<prometheus::Gauge>* ingress_info_ = nullptr;
+  prometheus::Gauge* ingress_series_ = nullptr;
   prometheus::Gauge* whitelist_entries_;
   prometheus::Gauge* whitelist_ok_;
   prometheus::Gauge* whitelist_time_;

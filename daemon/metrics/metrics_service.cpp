@@ -138,6 +138,11 @@ void MetricsService::on_whitelist(const WhitelistService& whitelist) {
   publish();
 }
 
+void MetricsService::set_ingress(const std::string& ingress_mode, const std::string& xdp_mode) {
+  model_.set_ingress(ingress_mode, xdp_mode);
+  publish();
+}
+
 void MetricsService::publish() {
   if (server_) server_->set_body(model_.render());
 }

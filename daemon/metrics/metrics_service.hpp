@@ -36,6 +36,7 @@ class MetricsService final : public HarvestObserver {
   void start(uv_loop_t* loop);
   void on_harvest(const HarvestReport& report) override;
   void on_whitelist(const WhitelistService& whitelist);
+  void set_ingress(const std::string& ingress_mode, const std::string& xdp_mode);
   void close();
 
   const MetricsModel& model() const { return model_; }

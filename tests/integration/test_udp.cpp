@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
+#include <unistd.h>
 
 #include "daemon/engine/netns.hpp"
 #include "it_common.hpp"
@@ -94,7 +95,7 @@ TEST_CASE("generic XDP can be forced") {
   Topology topo;
   TagGuard tag("xdp-gen");
   auto datapath = open_datapath(tag.tag());
-  auto mode = attach_xdp(*datapath, iface_a(topo), /*force_generic=*/true);
+  auto mode = attach_xdp(*datapath, iface_a(topo), XdpMode::Generic);
   IT_REQUIRE_OK(mode);
   CHECK(mode.value() == XdpMode::Generic);
   Harvester harvester(*datapath);
@@ -110,11 +111,18 @@ TEST_CASE("a foreign XDP program makes attach fail with a hint to use TC") {
   auto index = interface_index(iface_a(topo));
   IT_REQUIRE_OK(index);
   {
-    // "Foreign": attached without a link, by someone other than attach_xdp.
+    // "Foreign": another program (not netacct's, by name and maps), attached
+    // without a link, by someone other than attach_xdp.
+    const bpf_insn pass[] = {
+        {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+        {.code = BPF_JMP | BPF_EXIT},
+    };
+    int foreign = bpf_prog_load(BPF_PROG_TYPE_XDP, "foreign_xdp", "GPL", pass, 2, nullptr);
+    REQUIRE(foreign >= 0);
     auto scope = NetnsScope::enter(topo.a().netns);
     IT_REQUIRE_OK(scope);
-    REQUIRE(bpf_xdp_attach(index.value(), datapath->xdp_ingress_fd(), XDP_FLAGS_SKB_MODE,
-                           nullptr) == 0);
+    REQUIRE(bpf_xdp_attach(index.value(), foreign, XDP_FLAGS_SKB_MODE, nullptr) == 0);
+    ::close(foreign);  // the attachment holds its own reference
   }
   auto mode = attach_xdp(*datapath, iface_a(topo));
   REQUIRE_FALSE(mode.ok());

@@ -10,12 +10,13 @@
 
 namespace netacct::test {
 
-BpfFixture::BpfFixture(uint32_t flow_capacity, uint32_t whitelist_capacity) {
+BpfFixture::BpfFixture(uint32_t flow_capacity, uint32_t whitelist_capacity, uint32_t link_framing) {
   DatapathOptions options;
   options.tag = "test";
   options.pin = false;
   options.flow_capacity = flow_capacity;
   options.whitelist_capacity = whitelist_capacity;
+  options.link_framing = link_framing;
   auto opened = Datapath::open(options);
   if (!opened) throw std::runtime_error(opened.error().message());
   datapath_ = std::move(opened.value());

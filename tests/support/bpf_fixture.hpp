@@ -21,7 +21,8 @@ struct SkbMeta {
 
 class BpfFixture {
  public:
-  explicit BpfFixture(uint32_t flow_capacity = 1024, uint32_t whitelist_capacity = 1024);
+  explicit BpfFixture(uint32_t flow_capacity = 1024, uint32_t whitelist_capacity = 1024,
+                      uint32_t link_framing = NETACCT_LINK_ETHERNET);
 
   Datapath& datapath() { return *datapath_; }
   Harvester& harvester() { return *harvester_; }

@@ -347,3 +347,17 @@ TEST_CASE("metrics options: flags, config keys and listen addresses") {
   CHECK_FALSE(cli_wins->metrics);
   unlink(path);
 }
+
+TEST_CASE("metrics model: netacct_ingress_info says what counts ingress, one series at a time") {
+  MetricsModel model(identity());
+  CHECK(model.render().find("netacct_ingress_info") == std::string::npos);
+  model.set_ingress("tc", "none");
+  std::string text = model.render();
+  CHECK(text.find("ingress_mode=\"tc\"") != std::string::npos);
+  CHECK(text.find("xdp_mode=\"none\"") != std::string::npos);
+  model.set_ingress("xdp", "generic");
+  text = model.render();
+  CHECK(text.find("ingress_mode=\"xdp\"") != std::string::npos);
+  CHECK(text.find("xdp_mode=\"generic\"") != std::string::npos);
+  CHECK(text.find("ingress_mode=\"tc\"") == std::string::npos);
+}

@@ -104,7 +104,7 @@ TEST_CASE("multi config: every error is one line naming the instance and the fie
   CHECK(error_of(config_of(instance("a", "v0", R"(, "colour": "red")"), instance("b", "v1")),
                  dir) == "multi.json: instances[0] (tag 'a'): unknown key 'colour'");
   CHECK(error_of(config_of(instance("a", "v0", R"(, "xdp": "yes")"), instance("b", "v1")), dir) ==
-        "multi.json: instances[0] (tag 'a'): 'xdp' must be true or false");
+        "multi.json: instances[0] (tag 'a'): 'xdp' must be true, false, \"native\" or \"generic\"");
   CHECK(error_of(config_of(instance("a", "v0"), R"({"tag": "b"})"), dir) ==
         "multi.json: instances[1] (tag 'b'): 'interface' is required");
   CHECK(error_of(config_of(instance("a", "v0"), instance("Bad Tag", "v1")), dir)

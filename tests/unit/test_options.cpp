@@ -146,3 +146,33 @@ TEST_CASE("--retention sets each history level; bad ones name the item") {
     CHECK(refused.error().message().find(std::string("'") + bad + "'") != std::string::npos);
   }
 }
+
+TEST_CASE("--xdp takes an optional mode; --xdp-generic is --xdp=generic") {
+  auto plain = parse({"--xdp", "veth1"});
+  REQUIRE(plain.ok());
+  CHECK(plain->xdp);
+  CHECK_FALSE(plain->xdp_native);
+  CHECK_FALSE(plain->xdp_generic);
+  auto native = parse({"--xdp=native", "veth1"});
+  REQUIRE(native.ok());
+  CHECK(native->xdp);
+  CHECK(native->xdp_native);
+  CHECK_FALSE(native->xdp_generic);
+  for (const char* generic_flag : {"--xdp=generic", "--xdp-generic"}) {
+    INFO(generic_flag);
+    auto generic = parse({generic_flag, "veth1"});
+    REQUIRE(generic.ok());
+    CHECK(generic->xdp);
+    CHECK(generic->xdp_generic);
+    CHECK_FALSE(generic->xdp_native);
+  }
+  auto wrong = parse({"--xdp=fast", "veth1"});
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message().find("--xdp must be native or generic") != std::string::npos);
+
+  std::string config = write_temp(R"({"interface": "veth0", "xdp": "generic"})");
+  auto from_file = parse({"--config", config.c_str()});
+  REQUIRE(from_file.ok());
+  CHECK(from_file->xdp);
+  CHECK(from_file->xdp_generic);
+}
