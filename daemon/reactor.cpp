@@ -200,6 +200,15 @@ void Reactor::close_handles() {
   for (auto& signal : signals_) signal.close();
 }
 
+// A refused start: one line in the same form as a usage error
+// ("netacctd: ..."), whatever ends the start; also in the log file when
+// there is one. Runtime events are log lines.
+int Reactor::refuse(const Error& error) {
+  if (!options_.log_file.empty()) NA_ERROR("%s", error.message().c_str());
+  std::fprintf(stderr, "netacctd: %s\n", error.message().c_str());
+  return 1;
+}
+
 int Reactor::run() {
   if (!options_.log_file.empty()) {
     if (auto opened = log::open_file(options_.log_file); !opened) {
@@ -210,15 +219,9 @@ int Reactor::run() {
   // A --metrics-listen address that cannot be bound refuses the start
   // before any kernel state changes.
   auto metrics = MetricsService::create(options_);
-  if (!metrics) {
-    NA_ERROR("%s", metrics.error().message().c_str());
-    return 1;
-  }
+  if (!metrics) return refuse(metrics.error());
   metrics_ = std::move(metrics.value());
-  if (auto opened = instance_.open(); !opened) {
-    NA_ERROR("%s", opened.error().message().c_str());
-    return 1;
-  }
+  if (auto opened = instance_.open(); !opened) return refuse(opened.error());
   if (metrics_) {
     if (auto seeded = metrics_->seed(instance_.ledger_path(), instance_.flow_capacity()); !seeded)
       NA_WARN("metrics start from zero: %s", seeded.error().message().c_str());

@@ -37,6 +37,7 @@ class Reactor {
   int run();
 
  private:
+  int refuse(const Error& error);
   void act(HarvestSchedule::Next next);
   void start_harvest();
   void harvest_done();  // loop thread
