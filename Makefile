@@ -10,7 +10,14 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH_TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 
+# Sanitizer builds trade optimisation and full debug info for build time
+# (they exist for the storm tests; -g1 keeps file:line in reports).
+SAN ?= 0
+ifeq ($(SAN),0)
 CXXFLAGS ?= -O2 -g
+else
+CXXFLAGS ?= -O1 -g1
+endif
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
             -I$(BUILD)/bpf -I. -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH_TRIPLET) -Ibpf
