@@ -272,10 +272,10 @@ clean:
 	rm -rf $(BUILD) $(BUILD)-tsan $(BUILD)-asan
 
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp' 'bpf/*.c' 'bpf/*.h')
 
 lint:
-	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp' 'bpf/*.c' 'bpf/*.h')
 
 help:
 	@echo "netacct make targets:"

@@ -26,14 +26,14 @@
  * Benchmark-only build (tools/bench): per-CPU values, added to without
  * atomics, to measure that alternative. Never loaded by the daemon.
  */
-#define NETACCT_FLOW_BUFFER_DEF                                                \
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                \
-	__type(key, struct netacct_flow_key);                                  \
+#define NETACCT_FLOW_BUFFER_DEF                                                                    \
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);                                                    \
+	__type(key, struct netacct_flow_key);                                                      \
 	__type(value, struct netacct_counters)
 #else
-#define NETACCT_FLOW_BUFFER_DEF                                                \
-	__uint(type, BPF_MAP_TYPE_HASH);                                       \
-	__type(key, struct netacct_flow_key);                                  \
+#define NETACCT_FLOW_BUFFER_DEF                                                                    \
+	__uint(type, BPF_MAP_TYPE_HASH);                                                           \
+	__type(key, struct netacct_flow_key);                                                      \
 	__type(value, struct netacct_counters)
 #endif
 
@@ -69,7 +69,7 @@ struct {
 	__array(values, struct netacct_flow_buffer); /* must be the last field */
 } active_flows SEC(".maps") = {
 	/* The cast: flows_a carries the pinning attribute the template must not. */
-	.values = { [0] = (struct netacct_flow_buffer *)&flows_a },
+	.values = {[0] = (struct netacct_flow_buffer *)&flows_a},
 };
 
 /*

@@ -24,11 +24,11 @@ struct netacct_runtime runtime = {};
 
 enum direction {
 	DIR_INGRESS = 0, /* local = destination, remote = source */
-	DIR_EGRESS = 1,  /* local = source, remote = destination */
+	DIR_EGRESS = 1,	 /* local = source, remote = destination */
 };
 
-static __always_inline void add_counters(struct netacct_counters *counters,
-					 enum direction dir, __u64 bytes, __u64 packets)
+static __always_inline void add_counters(struct netacct_counters *counters, enum direction dir,
+					 __u64 bytes, __u64 packets)
 {
 #ifdef NETACCT_PERCPU_VALUES
 	/* Benchmark-only build: this CPU's own copy, no other writer. */
@@ -122,9 +122,8 @@ static __always_inline int is_whitelisted(const struct netacct_flow_key *key)
  * gso_size describe a TC super-packet (0 for XDP and for plain packets);
  * l3_proto is skb->protocol at TC, 0 at XDP (used on L3 devices only).
  */
-static __always_inline void account(void *data, void *data_end, __u64 frame_len,
-				    __u32 gso_segs, __u32 gso_size, __be16 l3_proto,
-				    enum direction dir)
+static __always_inline void account(void *data, void *data_end, __u64 frame_len, __u32 gso_segs,
+				    __u32 gso_size, __be16 l3_proto, enum direction dir)
 {
 	__u32 zero = 0;
 	void *buffer = bpf_map_lookup_elem(&active_flows, &zero);
@@ -133,9 +132,10 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 		return; /* only before user space fills the slot: nothing to count into */
 
 	struct packet_info info = {};
-	int parsed = link_framing == NETACCT_LINK_IP
-			     ? parse_l3_frame(data, data_end, frame_len, gso_size != 0, l3_proto, &info)
-			     : parse_frame(data, data_end, frame_len, gso_size != 0, &info);
+	int parsed =
+		link_framing == NETACCT_LINK_IP
+			? parse_l3_frame(data, data_end, frame_len, gso_size != 0, l3_proto, &info)
+			: parse_frame(data, data_end, frame_len, gso_size != 0, &info);
 
 	/* Frames without a (valid) IP layer are counted by their frame bytes. */
 	if (parsed == PARSE_NON_IP) {
@@ -155,8 +155,8 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 		 * A GSO/GRO super-packet leaves as several segments, each with
 		 * its own copy of the IP and transport headers.
 		 */
-		__u32 headers = info.l4_offset - info.l3_offset +
-				l4_header_len(data, data_end, &info);
+		__u32 headers =
+			info.l4_offset - info.l3_offset + l4_header_len(data, data_end, &info);
 		__u64 ip_len = frame_len - info.l3_offset;
 		__u32 segs = gso_segs;
 

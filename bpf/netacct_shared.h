@@ -31,7 +31,7 @@
 
 /* Bucket ids, stored in netacct_flow_key.protocol when family == BUCKET. */
 #define NETACCT_BUCKET_WHITELISTED 1 /* remote (or local, match=any) in the whitelist */
-#define NETACCT_BUCKET_NON_IP 2      /* ARP, LLDP, anything not IPv4/IPv6 */
+#define NETACCT_BUCKET_NON_IP 2	     /* ARP, LLDP, anything not IPv4/IPv6 */
 #define NETACCT_BUCKET_MALFORMED 3   /* truncated or invalid L2/L3 headers */
 #define NETACCT_BUCKET_OVERFLOW_V4 4 /* IPv4 packets whose flow did not fit */
 #define NETACCT_BUCKET_OVERFLOW_V6 5 /* IPv6 packets whose flow did not fit */
@@ -87,19 +87,19 @@ struct netacct_wl_value {
  * the counters so that a crash can be resumed exactly (see engine/harvest).
  */
 struct netacct_meta {
-	__u32 magic;          /* NETACCT_META_MAGIC once initialised */
+	__u32 magic;	      /* NETACCT_META_MAGIC once initialised */
 	__u32 layout_version; /* NETACCT_LAYOUT_VERSION at creation */
 	__u32 flow_capacity;  /* user-visible flow capacity */
 	__u32 wl_capacity;    /* whitelist prefixes */
 	__u64 generation;     /* number of the last harvest begun */
-	__u32 phase;          /* NETACCT_PHASE_* of that harvest */
+	__u32 phase;	      /* NETACCT_PHASE_* of that harvest */
 	__u32 pad;
-	__u8 boot_id[16];     /* kernel boot the pins were created in */
-	__u64 created_ns;     /* CLOCK_REALTIME at creation */
+	__u8 boot_id[16]; /* kernel boot the pins were created in */
+	__u64 created_ns; /* CLOCK_REALTIME at creation */
 	__u64 reserved[5];
 };
 
-#define NETACCT_PHASE_IDLE 0     /* idle buffer is empty */
+#define NETACCT_PHASE_IDLE 0	 /* idle buffer is empty */
 #define NETACCT_PHASE_DRAINING 1 /* swapped; idle buffer holds generation's data */
 
 /*
@@ -109,12 +109,12 @@ struct netacct_meta {
  * any pinned map: the programs are loaded fresh on every start.
  */
 #define NETACCT_LINK_ETHERNET 0 /* Ethernet, up to two VLAN tags (NICs, veth, bridge, lo) */
-#define NETACCT_LINK_IP 1       /* no link header, IP first (tun, WireGuard, ipip, GRE, sit) */
+#define NETACCT_LINK_IP 1	/* no link header, IP first (tun, WireGuard, ipip, GRE, sit) */
 
 /* Runtime switches the programs read from .bss; user space sets them. */
 struct netacct_runtime {
 	__u32 whitelist_entries; /* 0 skips the trie lookup entirely */
-	__u32 local_match;       /* non-zero if any prefix has MATCH_LOCAL */
+	__u32 local_match;	 /* non-zero if any prefix has MATCH_LOCAL */
 };
 
 #endif /* NETACCT_SHARED_H */

@@ -35,13 +35,13 @@ enum parse_result {
 };
 
 struct packet_info {
-	__u8 family;     /* NETACCT_FAMILY_IPV4 / IPV6 */
-	__u8 protocol;   /* upper-layer protocol */
-	__u8 has_l4;     /* the upper-layer header is in this packet (not a later fragment) */
+	__u8 family;   /* NETACCT_FAMILY_IPV4 / IPV6 */
+	__u8 protocol; /* upper-layer protocol */
+	__u8 has_l4;   /* the upper-layer header is in this packet (not a later fragment) */
 	__u8 pad;
 	__u32 l3_offset; /* offset of the IP header from the frame start */
 	__u32 l4_offset; /* offset of the upper-layer header */
-	__u32 ip_bytes;  /* IP header + payload as the IP header states it */
+	__u32 ip_bytes;	 /* IP header + payload as the IP header states it */
 	__u8 src[16];
 	__u8 dst[16];
 };
@@ -70,8 +70,8 @@ static __always_inline int is_vlan_proto(__be16 proto)
 	return proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD);
 }
 
-static __always_inline int parse_ipv4(void *data, void *data_end, __u32 offset,
-				      __u64 frame_len, int gso, struct packet_info *info)
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 offset, __u64 frame_len,
+				      int gso, struct packet_info *info)
 {
 	struct iphdr *iph = data + offset;
 
@@ -108,12 +108,12 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 offset,
 static __always_inline int is_ipv6_ext(__u8 nexthdr)
 {
 	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING ||
-	       nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_DSTOPTS ||
-	       nexthdr == IPPROTO_AH || nexthdr == IPPROTO_MH;
+	       nexthdr == IPPROTO_FRAGMENT || nexthdr == IPPROTO_DSTOPTS || nexthdr == IPPROTO_AH ||
+	       nexthdr == IPPROTO_MH;
 }
 
-static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
-				      __u64 frame_len, int gso, struct packet_info *info)
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset, __u64 frame_len,
+				      int gso, struct packet_info *info)
 {
 	struct ipv6hdr *ip6h = data + offset;
 
@@ -163,7 +163,8 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset,
 
 		if ((void *)(ext + 1) > data_end)
 			return PARSE_MALFORMED;
-		__u32 ext_len = nexthdr == IPPROTO_AH ? (ext->hdrlen + 2) * 4 : (ext->hdrlen + 1) * 8;
+		__u32 ext_len =
+			nexthdr == IPPROTO_AH ? (ext->hdrlen + 2) * 4 : (ext->hdrlen + 1) * 8;
 		nexthdr = ext->nexthdr;
 		cursor += ext_len;
 		/* The header must end inside the packet, not only start there. */
