@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "report.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -14,7 +13,7 @@
 #include "daemon/common/units.hpp"
 #include "daemon/ledger/history_report.hpp"
 #include "daemon/ledger/ledger_reader.hpp"
-#include "pin/pin_dir.hpp"
+#include "ledgers.hpp"
 
 namespace netacct::report {
 namespace {
@@ -24,21 +23,6 @@ namespace json = boost::json;
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "netacct: %s\n", message.c_str());
   return code;
-}
-
-std::vector<std::string> ledger_tags(const std::string& state_dir) {
-  std::vector<std::string> tags;
-  if (DIR* dir = ::opendir(state_dir.c_str())) {
-    while (dirent* entry = ::readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name.size() > 3 && name.compare(name.size() - 3, 3, ".db") == 0 &&
-          pin::valid_tag(name.substr(0, name.size() - 3)))
-        tags.push_back(name.substr(0, name.size() - 3));
-    }
-    ::closedir(dir);
-  }
-  std::sort(tags.begin(), tags.end());
-  return tags;
 }
 
 std::string format_local(int64_t t, const char* format) {
@@ -275,22 +259,12 @@ int report_command(const std::vector<std::string>& args, const std::string& stat
     return fail(2, "the range is empty: " + format_local(query.since, "%Y-%m-%d %H:%M:%S") +
                        " is not before " + format_local(query.until, "%Y-%m-%d %H:%M:%S"));
 
-  std::vector<std::string> tags = ledger_tags(state_dir);
-  if (tag.empty()) {
-    if (tags.empty()) return fail(1, "no ledger in " + state_dir + " (is --state-dir right?)");
-    if (tags.size() > 1) {
-      std::string names;
-      for (const std::string& t : tags) names += (names.empty() ? "" : ", ") + t;
-      return fail(2, "several tags (" + names + "): choose one with --tag");
-    }
-    tag = tags.front();
-  }
-  auto reader = LedgerReader::open(ledger_path(state_dir, tag));
-  if (!reader)
-    return fail(1, reader.error().err == ENOENT ? "no ledger for tag '" + tag + "' in " + state_dir
-                                                : reader.error().message());
-  if (percentile > 0) return print_percentile(**reader, tag, query, percentile, format);
-  auto rows = run_report((*reader)->database(), query);
+  OpenedLedger opened = open_tag_ledger(state_dir, tag);
+  if (!opened.reader) return fail(opened.exit_code, opened.error);
+  tag = opened.tag;
+  LedgerReader& reader = *opened.reader;
+  if (percentile > 0) return print_percentile(reader, tag, query, percentile, format);
+  auto rows = run_report(reader.database(), query);
   if (!rows) return fail(1, rows.error().message());
 
   bool local = query.by == GroupBy::Local || query.by == GroupBy::Flow;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "status.hpp"
 
-#include <dirent.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -11,27 +10,13 @@
 #include <set>
 
 #include "daemon/ledger/ledger_reader.hpp"
+#include "ledgers.hpp"
 #include "pin/pin_dir.hpp"
 
 namespace netacct::status {
 namespace {
 
 namespace json = boost::json;
-
-// Tags that have a ledger (TAG.db) in the state directory.
-std::vector<std::string> ledger_tags(const std::string& state_dir) {
-  std::vector<std::string> tags;
-  if (DIR* dir = ::opendir(state_dir.c_str())) {
-    while (dirent* entry = ::readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name.size() > 3 && name.compare(name.size() - 3, 3, ".db") == 0 &&
-          pin::valid_tag(name.substr(0, name.size() - 3)))
-        tags.push_back(name.substr(0, name.size() - 3));
-    }
-    ::closedir(dir);
-  }
-  return tags;
-}
 
 std::string quoted(const std::string& text) {
   std::string out = "'";

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "top.hpp"
 
-#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -17,7 +16,7 @@
 #include "daemon/common/time_text.hpp"
 #include "daemon/common/units.hpp"
 #include "daemon/ledger/ledger_reader.hpp"
-#include "pin/pin_dir.hpp"
+#include "ledgers.hpp"
 
 namespace netacct::top {
 namespace {
@@ -160,29 +159,12 @@ int top_command(const std::vector<std::string>& args, const std::string& state_d
     else
       return fail(2, "top: unknown option '" + args[i] + "'");
   }
-  if (tag.empty()) {
-    std::vector<std::string> tags;
-    if (DIR* dir = ::opendir(state_dir.c_str())) {
-      while (dirent* entry = ::readdir(dir)) {
-        std::string name = entry->d_name;
-        if (name.size() > 3 && name.compare(name.size() - 3, 3, ".db") == 0 &&
-            pin::valid_tag(name.substr(0, name.size() - 3)))
-          tags.push_back(name.substr(0, name.size() - 3));
-      }
-      ::closedir(dir);
-    }
-    if (tags.size() != 1)
-      return fail(tags.empty() ? 1 : 2, tags.empty() ? "no ledger in " + state_dir
-                                                     : "several tags: choose one with --tag");
-    tag = tags.front();
-  }
-  auto reader = LedgerReader::open(ledger_path(state_dir, tag));
-  if (!reader)
-    return fail(1, reader.error().err == ENOENT ? "no ledger for tag '" + tag + "' in " + state_dir
-                                                : reader.error().message());
+  OpenedLedger opened = open_tag_ledger(state_dir, tag);
+  if (!opened.reader) return fail(opened.exit_code, opened.error);
+  LedgerReader& reader = *opened.reader;
   bool live = !once && ::isatty(STDOUT_FILENO) && ::isatty(STDIN_FILENO);
   if (!live) {
-    auto text = frame(**reader, 50);
+    auto text = frame(reader, 50);
     if (!text) return fail(1, text.error().message());
     std::fputs(text->c_str(), stdout);
     return 0;
@@ -197,7 +179,7 @@ int top_command(const std::vector<std::string>& args, const std::string& state_d
     size_t rows = ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row > 6
                       ? static_cast<size_t>(size.ws_row) - 5
                       : 20;
-    auto text = frame(**reader, rows);
+    auto text = frame(reader, rows);
     std::string screen_text = "\x1b[H";
     const std::string body = text ? text.value() : "netacct: " + text.error().message() + "\n";
     for (char c : body) {
