@@ -58,15 +58,8 @@ TEST_CASE("console: redraws in place on a terminal, shows rates, restores the sc
   REQUIRE(wait_until(
       [&] { return tmux.capture().find("Traffic in the last") != std::string::npos; }, 15000));
 
-  UdpSpec spec;
-  spec.from_netns = topo.b().netns;
-  spec.to_netns = topo.a().netns;
-  spec.to_address = topo.a().ipv4;
-  spec.count = 3000;
-  spec.payload = 100;
-  spec.burst = 10;
-  spec.pause = std::chrono::milliseconds(2);
-  spec.port = 40501;
+  UdpSpec spec = paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 3000, 100, 40501,
+                           std::chrono::milliseconds(2));
   std::string during;
   UdpResult result = udp_transfer(
       spec,
@@ -153,15 +146,8 @@ TEST_CASE("top: netacct top shows the busiest flows by rate, refreshes, and quit
   REQUIRE(wait_until([&] { return tmux.capture().find("netacct top - tag") != std::string::npos; },
                      10000));
 
-  UdpSpec spec;
-  spec.from_netns = topo.b().netns;
-  spec.to_netns = topo.a().netns;
-  spec.to_address = topo.a().ipv4;
-  spec.count = 4000;
-  spec.payload = 200;
-  spec.burst = 10;
-  spec.pause = std::chrono::milliseconds(2);
-  spec.port = 40511;
+  UdpSpec spec = paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 4000, 200, 40511,
+                           std::chrono::milliseconds(2));
   std::string during;
   UdpResult result = udp_transfer(
       spec,

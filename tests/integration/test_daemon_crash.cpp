@@ -49,17 +49,7 @@ void final_harvest(const Topology& topo, const std::string& tag, const std::stri
 }
 
 UdpSpec paced_udp(const Topology& topo, uint32_t count, uint16_t port) {
-  UdpSpec spec;
-  spec.from_netns = topo.b().netns;
-  spec.to_netns = topo.a().netns;
-  spec.to_address = topo.a().ipv4;
-  spec.count = count;
-  spec.payload = 120;
-  spec.burst = 10;
-  spec.pause = std::chrono::milliseconds(3);
-  spec.port = port;
-  spec.timeout = std::chrono::seconds(40);
-  return spec;
+  return netacct::test::paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, count, 120, port);
 }
 
 }  // namespace

@@ -38,23 +38,9 @@ TEST_CASE("report: a real ledger's hour, day and month in json, csv and table eq
                 "--no-metrics", topo.a().ifname, output},
                dir + "/d.log");
   REQUIRE(wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 15000));
-  UdpSpec in;
-  in.from_netns = topo.b().netns;
-  in.to_netns = topo.a().netns;
-  in.to_address = topo.a().ipv4;
-  in.count = 700;
-  in.payload = 300;
-  in.burst = 10;
-  in.port = 40701;
+  UdpSpec in = paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 700, 300, 40701);
   REQUIRE(udp_transfer(in).received == in.count);
-  UdpSpec out6;
-  out6.from_netns = topo.a().netns;
-  out6.to_netns = topo.b().netns;
-  out6.to_address = topo.b().ipv6;
-  out6.count = 500;
-  out6.payload = 100;
-  out6.burst = 10;
-  out6.port = 40702;
+  UdpSpec out6 = paced_udp(topo.a().netns, topo.b().netns, topo.b().ipv6, 500, 100, 40702);
   REQUIRE(udp_transfer(out6).received == out6.count);
   daemon.signal(SIGTERM);
   REQUIRE(daemon.wait(15000) == 0);
@@ -175,14 +161,7 @@ TEST_CASE("quota: crossing a daily quota logs, shows in /metrics and runs the co
   };
   DaemonProcess daemon;
   start(daemon);
-  UdpSpec in;
-  in.from_netns = topo.b().netns;
-  in.to_netns = topo.a().netns;
-  in.to_address = topo.a().ipv4;
-  in.count = 700;
-  in.payload = 300;
-  in.burst = 10;
-  in.port = 40711;
+  UdpSpec in = paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 700, 300, 40711);
   REQUIRE(udp_transfer(in).received == in.count);  // 229,600 B > 100,000
   REQUIRE(wait_until([&] { return read_text(fired).find('\n') != std::string::npos; }, 10000));
   std::string metrics = scrape(topo.a().netns);

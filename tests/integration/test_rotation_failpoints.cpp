@@ -29,17 +29,7 @@ std::vector<std::string> daemon_args(const Topology& topo, const std::string& ta
 
 UdpSpec paced(const Endpoint& from, const Endpoint& to, const std::string& address, uint32_t count,
               uint16_t port) {
-  UdpSpec spec;
-  spec.from_netns = from.netns;
-  spec.to_netns = to.netns;
-  spec.to_address = address;
-  spec.count = count;
-  spec.payload = 120;
-  spec.burst = 10;
-  spec.pause = std::chrono::milliseconds(3);
-  spec.port = port;
-  spec.timeout = std::chrono::seconds(40);
-  return spec;
+  return paced_udp(from.netns, to.netns, address, count, 120, port);
 }
 
 // What A's entry in `output` says about its UDP flows with B.

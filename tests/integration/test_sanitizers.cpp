@@ -48,16 +48,8 @@ void storm(const std::string& flavour) {
   INFO("log: " << read_text(log) << "\nstderr: " << read_text(err));
   REQUIRE(started);
 
-  UdpSpec spec;
-  spec.from_netns = topo.b().netns;
-  spec.to_netns = topo.a().netns;
-  spec.to_address = topo.a().ipv4;
-  spec.count = 4000;
-  spec.payload = 80;
-  spec.burst = 10;
-  spec.pause = std::chrono::milliseconds(2);
-  spec.port = 40401;
-  spec.timeout = std::chrono::seconds(40);
+  UdpSpec spec = paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 4000, 80, 40401,
+                           std::chrono::milliseconds(2));
   int rotations = 0;
   auto rotate = [&] {
     if (rotations >= 300) return;

@@ -21,6 +21,22 @@
 
 namespace netacct::test {
 
+UdpSpec paced_udp(const std::string& from_netns, const std::string& to_netns,
+                  const std::string& to_address, uint32_t count, uint32_t payload, uint16_t port,
+                  std::chrono::microseconds pause) {
+  UdpSpec spec;
+  spec.from_netns = from_netns;
+  spec.to_netns = to_netns;
+  spec.to_address = to_address;
+  spec.count = count;
+  spec.payload = payload;
+  spec.burst = 10;
+  spec.pause = pause;
+  spec.port = port;
+  spec.timeout = std::chrono::seconds(40);
+  return spec;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

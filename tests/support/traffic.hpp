@@ -34,6 +34,12 @@ struct UdpResult {
   uint64_t received_bytes = 0;
 };
 
+// A paced spec (bursts of 10, a pause of `pause` between them, 40 s at
+// most): what the daemon tests send while they harvest, crash or rotate.
+UdpSpec paced_udp(const std::string& from_netns, const std::string& to_netns,
+                  const std::string& to_address, uint32_t count, uint32_t payload, uint16_t port,
+                  std::chrono::microseconds pause = std::chrono::milliseconds(3));
+
 // Sends spec.count datagrams. `tick`, when set, is called about every
 // `tick_every` while the transfer runs (the race test harvests there).
 // Throws std::runtime_error on setup failures or timeout.
