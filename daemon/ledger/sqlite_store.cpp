@@ -154,6 +154,13 @@ Result<void> SqliteStore::prepare() {
                                  .c_str());
   if (!tag_bin) return tag_bin.error();
   upsert_tag_bin_ = std::move(tag_bin.value());
+  auto markers =
+      db_.prepare("SELECT rolled_hours_until, rolled_days_until FROM ledger WHERE id = 1");
+  if (!markers) return markers.error();
+  select_markers_ = std::move(markers.value());
+  auto clear_recent = db_.prepare("DELETE FROM recent");
+  if (!clear_recent) return clear_recent.error();
+  clear_recent_ = std::move(clear_recent.value());
   auto recent = db_.prepare(
       "INSERT INTO recent (local, remote, protocol, rx_bytes, rx_packets, tx_bytes, tx_packets) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -228,6 +235,21 @@ Result<void> SqliteStore::add_bucket(Scope scope, uint8_t bucket, const netacct_
   return upsert_bucket_.run();
 }
 
+Result<void> SqliteStore::upsert_bin(BinLevel level, int64_t start, const std::string& local,
+                                     const std::string& remote, uint8_t protocol,
+                                     const netacct_counters& c) {
+  upsert_flow_bin_.bind(1, static_cast<int64_t>(level))
+      .bind(2, start)
+      .bind(3, local)
+      .bind(4, remote)
+      .bind(5, protocol)
+      .bind(6, static_cast<int64_t>(c.rx_bytes))
+      .bind(7, static_cast<int64_t>(c.rx_packets))
+      .bind(8, static_cast<int64_t>(c.tx_bytes))
+      .bind(9, static_cast<int64_t>(c.tx_packets));
+  return upsert_flow_bin_.run();
+}
+
 Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int64_t when) {
   auto txn = sql::Transaction::begin(db_);
   if (!txn) return txn.error();
@@ -269,31 +291,21 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
   // added to the levels above directly, so no bin misses it.
   std::vector<BinLevel> levels = {BinLevel::Hour};
   {
-    auto markers =
-        db_.prepare("SELECT rolled_hours_until, rolled_days_until FROM ledger WHERE id = 1");
-    if (!markers) return markers.error();
-    auto row = markers->step();
+    auto row = select_markers_.step();
     if (!row) return row.error();
-    if (row.value() && bin_start(BinLevel::Hour, when) < markers->column_int(0))
+    if (row.value() && bin_start(BinLevel::Hour, when) < select_markers_.column_int(0))
       levels.push_back(BinLevel::Day);
-    if (row.value() && bin_start(BinLevel::Day, when) < markers->column_int(1))
+    if (row.value() && bin_start(BinLevel::Day, when) < select_markers_.column_int(1))
       levels.push_back(BinLevel::Month);
+    select_markers_.reset();
   }
   for (BinLevel level : levels) {
     int64_t start = bin_start(level, when);
-    for (const Keyed& k : keyed) {
-      const netacct_counters& c = k.flow->counters;
-      upsert_flow_bin_.bind(1, static_cast<int64_t>(level))
-          .bind(2, start)
-          .bind(3, k.local)
-          .bind(4, k.remote)
-          .bind(5, k.flow->key.protocol)
-          .bind(6, static_cast<int64_t>(c.rx_bytes))
-          .bind(7, static_cast<int64_t>(c.rx_packets))
-          .bind(8, static_cast<int64_t>(c.tx_bytes))
-          .bind(9, static_cast<int64_t>(c.tx_packets));
-      if (auto added = upsert_flow_bin_.run(); !added) return added;
-    }
+    for (const Keyed& k : keyed)
+      if (auto added =
+              upsert_bin(level, start, k.local, k.remote, k.flow->key.protocol, k.flow->counters);
+          !added)
+        return added;
   }
   if (!delta.flows.empty()) {
     netacct_counters total = delta.flow_total();
@@ -309,22 +321,13 @@ Result<void> SqliteStore::commit(const Binding& binding, const Delta& delta, int
     std::map<std::string, netacct_counters> by_local;
     for (const Keyed& k : keyed) by_local[k.local] += k.flow->counters;
     int64_t start = bin_start(BinLevel::FiveMinutes, when);
-    for (const auto& [local, c] : by_local) {
-      upsert_flow_bin_.bind(1, static_cast<int64_t>(BinLevel::FiveMinutes))
-          .bind(2, start)
-          .bind(3, local)
-          .bind(4, std::string("*"))
-          .bind(5, 0)
-          .bind(6, static_cast<int64_t>(c.rx_bytes))
-          .bind(7, static_cast<int64_t>(c.rx_packets))
-          .bind(8, static_cast<int64_t>(c.tx_bytes))
-          .bind(9, static_cast<int64_t>(c.tx_packets));
-      if (auto added = upsert_flow_bin_.run(); !added) return added;
-    }
+    for (const auto& [local, c] : by_local)
+      if (auto added = upsert_bin(BinLevel::FiveMinutes, start, local, "*", 0, c); !added)
+        return added;
   }
   // The harvest's busiest flows replace the last one's (netacct top): a
   // snapshot bounded by kRecentFlows, whatever the delta's size.
-  if (auto cleared = db_.exec("DELETE FROM recent"); !cleared) return cleared;
+  if (auto cleared = clear_recent_.run(); !cleared) return cleared;
   {
     std::vector<const Keyed*> busiest;
     busiest.reserve(keyed.size());

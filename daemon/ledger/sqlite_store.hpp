@@ -95,6 +95,8 @@ class SqliteStore final : public LedgerStore {
  private:
   SqliteStore(sql::Database db, bool created);
   Result<void> prepare();
+  Result<void> upsert_bin(BinLevel level, int64_t start, const std::string& local,
+                          const std::string& remote, uint8_t protocol, const netacct_counters& c);
   Result<bool> upsert_flow(Scope scope, const std::string& local, const std::string& remote,
                            const FlowDelta& flow, int64_t first_seen, int64_t last_seen);
   Result<void> add_totals(Scope scope, uint8_t family, uint8_t protocol, uint64_t new_flows,
@@ -112,6 +114,8 @@ class SqliteStore final : public LedgerStore {
   sql::Statement upsert_flow_bin_;
   sql::Statement upsert_tag_bin_;
   sql::Statement insert_recent_;
+  sql::Statement select_markers_;
+  sql::Statement clear_recent_;
   sql::Statement update_binding_;
   sql::Statement select_binding_;
 };
