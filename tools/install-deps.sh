@@ -11,6 +11,9 @@ PACKAGES=(
   systemd util-linux procps
   prometheus-cpp-dev libhttp-parser-dev prometheus curl
   clang-format libsqlite3-dev sqlite3
+  libfixbuf-dev nfdump pmacct
+  libsystemd-dev systemd-container dbus debhelper dpkg-dev lintian scdoc man-db bash-completion
+  apparmor checkpolicy libclang-rt-14-dev tmux
 )
 
 missing=()
