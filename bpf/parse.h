@@ -27,6 +27,8 @@
 #define VLAN_MAX_DEPTH 2
 #define IPV6_EXT_MAX 8 /* extension headers walked before giving up */
 #define IP_OFFSET_MASK 0x1fff
+#define IPV6_FRAG_OFFSET 0xfff8	     /* fragment offset, 8-byte units << 3 */
+#define IPV6_FRAG_OFFSET_MORE 0xfff9 /* offset, or the More Fragments flag */
 
 enum parse_result {
 	PARSE_IP = 0,
@@ -136,6 +138,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset, 
 	__u8 nexthdr = ip6h->nexthdr;
 	__u32 cursor = offset + sizeof(*ip6h);
 	__u8 has_l4 = 1;
+	__u8 fragment = 0;
 
 #pragma unroll
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
@@ -148,13 +151,25 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset, 
 				return PARSE_MALFORMED;
 			nexthdr = frag->nexthdr;
 			cursor += sizeof(*frag);
-			if (frag->frag_off & bpf_htons(0xfff8)) {
+			if (frag->frag_off & bpf_htons(IPV6_FRAG_OFFSET_MORE)) {
 				/*
-				 * A later fragment: what follows is data, even when
-				 * nexthdr names an extension header (that header is
-				 * in the first fragment). Stop walking here.
+				 * A fragment of a larger datagram (an atomic one,
+				 * offset 0 without More, is a whole packet and is
+				 * walked on). Every fragment, first or later, is keyed
+				 * by the Fragment header's Next Header: RFC 8200 makes
+				 * it name the first header of the fragmentable part in
+				 * every fragment alike, so all fragments of one
+				 * datagram share one key without any state. That is
+				 * the upper-layer protocol itself unless an extension
+				 * header (destination options, AH) follows the
+				 * Fragment header; then all of them are keyed by that
+				 * header's number. Walking on in the first fragment
+				 * would key it apart from the later ones, which carry
+				 * only data after the Fragment header.
 				 */
-				has_l4 = 0;
+				fragment = 1;
+				has_l4 = (frag->frag_off & bpf_htons(IPV6_FRAG_OFFSET)) == 0 &&
+					 !is_ipv6_ext(nexthdr);
 				break;
 			}
 			continue;
@@ -171,7 +186,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 offset, 
 		if (data + cursor > data_end)
 			return PARSE_MALFORMED;
 	}
-	if (has_l4 && is_ipv6_ext(nexthdr))
+	if (!fragment && is_ipv6_ext(nexthdr))
 		return PARSE_MALFORMED; /* longer chain than we walk */
 	if (cursor > offset + total_len)
 		return PARSE_MALFORMED; /* extension headers run past the payload */

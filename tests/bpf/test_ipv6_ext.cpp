@@ -122,6 +122,45 @@ TEST_CASE("A later IPv6 fragment's data is not parsed as extension headers") {
   }
 }
 
+TEST_CASE("Every IPv6 fragment is keyed by the Fragment header's next header, never split") {
+  // The common case: the fragmentable part starts with UDP, so first and
+  // later fragments share the key of an unfragmented UDP datagram.
+  // With destination options after the Fragment header, the first fragment
+  // must not walk on to UDP: its later fragments cannot (they carry data
+  // only), so all fragments of that datagram are keyed by 60 (DSTOPTS).
+  BpfFixture fx;
+  for (Hook hook : kAllHooks) {
+    INFO("via ", hook_name(hook));
+    auto spec = [&](uint32_t payload, std::vector<Ipv6Ext> ext) {
+      PacketSpec s{.protocol = IPPROTO_UDP, .payload = payload, .ipv6_ext = std::move(ext)};
+      s.src = is_egress(hook) ? kLocal : kRemote;
+      s.dst = is_egress(hook) ? kRemote : kLocal;
+      return s;
+    };
+    Packet whole = build_packet(spec(100, {}));
+    Packet first = build_packet(spec(1000, {{IPPROTO_FRAGMENT, 8, 0, true}}));
+    Packet later = build_packet(spec(500, {{IPPROTO_FRAGMENT, 8, 126}}));
+    Packet first_dst =
+        build_packet(spec(1000, {{IPPROTO_FRAGMENT, 8, 0, true}, {IPPROTO_DSTOPTS, 16}}));
+    Packet later_dst = build_packet(spec(504, {{IPPROTO_FRAGMENT, 8, 128}}));
+    const size_t frag_header = later_dst.l3_offset + 40;
+    REQUIRE(later_dst.frame[frag_header] == IPPROTO_UDP);
+    later_dst.frame[frag_header] = IPPROTO_DSTOPTS;
+    REQUIRE(first_dst.frame[first_dst.l3_offset + 40] == IPPROTO_DSTOPTS);
+    REQUIRE(first.ip_bytes == 40 + 8 + 8 + 1000);
+    REQUIRE(first_dst.ip_bytes == 40 + 8 + 16 + 8 + 1000);
+    for (const Packet* p : {&whole, &first, &later, &first_dst, &later_dst})
+      send(fx, hook, p->frame, 2);
+    Expected want;
+    want.flows = {
+        {kLocal, kRemote, IPPROTO_UDP, on(hook, 6, 2 * (148 + 1056 + 548))},
+        {kLocal, kRemote, IPPROTO_DSTOPTS, on(hook, 4, 2 * (1072 + 552))},
+    };
+    want.packets_sent = 10;
+    check_delta(fx.harvest(), want);
+  }
+}
+
 TEST_CASE("An IPv6 jumbogram (payload_len 0 after hop-by-hop) counts the frame's IP bytes") {
   // RFC 2675: the real length is in the jumbo option; parse.h takes the
   // frame's length instead, which is the same for an unpadded frame.

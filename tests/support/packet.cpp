@@ -129,7 +129,7 @@ Packet build_packet(const PacketSpec& spec) {
       uint8_t* h = out.data() + start;
       h[0] = next;
       if (ext.type == IPPROTO_FRAGMENT) {
-        uint16_t off = static_cast<uint16_t>(ext.frag_offset << 3);
+        uint16_t off = static_cast<uint16_t>(ext.frag_offset << 3 | (ext.more_fragments ? 1 : 0));
         h[2] = static_cast<uint8_t>(off >> 8);
         h[3] = static_cast<uint8_t>(off);
       } else if (ext.type == IPPROTO_AH) {

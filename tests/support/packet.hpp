@@ -11,9 +11,10 @@
 namespace netacct::test {
 
 struct Ipv6Ext {
-  uint8_t type;              // IPPROTO_HOPOPTS, ROUTING, DSTOPTS, FRAGMENT, AH
-  uint16_t length;           // bytes of this header (multiple of 8; AH multiple of 4)
-  uint16_t frag_offset = 0;  // FRAGMENT only: offset in 8-byte units
+  uint8_t type;                 // IPPROTO_HOPOPTS, ROUTING, DSTOPTS, FRAGMENT, AH
+  uint16_t length;              // bytes of this header (multiple of 8; AH multiple of 4)
+  uint16_t frag_offset = 0;     // FRAGMENT only: offset in 8-byte units
+  bool more_fragments = false;  // FRAGMENT only: the M flag (offset 0 + M = a first fragment)
 };
 
 struct PacketSpec {
