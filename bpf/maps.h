@@ -73,6 +73,40 @@ struct {
 };
 
 /*
+ * The prefix buffers: a flow that finds the active flow buffer full is
+ * counted here instead, keyed by (local, remote prefix, protocol) with the
+ * prefix length in key.pad. Same key and value as a flow buffer, no bucket
+ * keys, smaller. Written by all programs, only on that overflow path; read
+ * and cleared by the harvest together with the flow buffer of the same
+ * letter. Only when this one is full too does a packet go to the overflow
+ * bucket of its family.
+ */
+struct {
+	NETACCT_FLOW_BUFFER_DEF;
+	__uint(max_entries, NETACCT_DEFAULT_PREFIX_ROWS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} prefix_a SEC(".maps"), prefix_b SEC(".maps");
+
+/*
+ * One slot holding the active prefix buffer, swapped by user space right
+ * after active_flows (with the same RCU wait), so it always names the twin of
+ * the active flow buffer except for the moment between the two updates; the
+ * harvest drains both idle buffers only after both updates returned, and
+ * re-aligns the slots first when a crash fell between them (harvester.cpp).
+ * A separate outer map, so pin directories of the previous build are adopted
+ * as they are: libbpf creates and pins the three new maps beside them.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct netacct_flow_buffer); /* must be the last field */
+} active_prefix SEC(".maps") = {
+	.values = {[0] = (struct netacct_flow_buffer *)&prefix_a},
+};
+
+/*
  * Whitelist: key netacct_wl_key (family + address prefix), value
  * netacct_wl_value. Written by user space (diffs on reload), read by programs.
  */

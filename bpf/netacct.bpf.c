@@ -4,7 +4,9 @@
  * accounting core. Each packet is parsed, keyed by (family, local address,
  * remote address, protocol) and added to the active flow buffer, or to one of
  * the buckets (whitelisted, non-IP, malformed, overflow) stored in the same
- * buffer. The programs never drop, redirect or modify a packet.
+ * buffer. A flow that finds the buffer full is counted under its remote
+ * prefix in the prefix buffer, and only when that is full too in the
+ * overflow bucket. The programs never drop, redirect or modify a packet.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -18,6 +20,13 @@
  * before load from the device type; the verifier drops the other branch.
  */
 const volatile __u32 link_framing = NETACCT_LINK_ETHERNET;
+
+/*
+ * Remote prefix lengths of prefix rows (1..32, 1..128), set by the loader
+ * (--overflow-prefix-v4/-v6); constants, so the masking below folds.
+ */
+const volatile __u8 prefix_len_v4 = NETACCT_DEFAULT_PREFIX_V4;
+const volatile __u8 prefix_len_v6 = NETACCT_DEFAULT_PREFIX_V6;
 
 /* Runtime switches; user space writes them through the skeleton's .bss. */
 struct netacct_runtime runtime = {};
@@ -93,6 +102,35 @@ static __always_inline void add_to_bucket(void *buffer, __u8 bucket, enum direct
 	};
 
 	add_to_key(buffer, &key, dir, bytes, packets);
+}
+
+/*
+ * A flow that did not fit: count it in the active prefix buffer under its
+ * remote prefix. Returns 0, or a negative errno when that buffer is full too.
+ */
+static __always_inline int add_to_prefix_row(const struct netacct_flow_key *flow,
+					     enum direction dir, __u64 bytes, __u64 packets)
+{
+	__u32 zero = 0;
+	void *buffer = bpf_map_lookup_elem(&active_prefix, &zero);
+
+	if (!buffer)
+		return -2;
+
+	struct netacct_flow_key key = *flow;
+	__u32 prefix = flow->family == NETACCT_FAMILY_IPV4 ? prefix_len_v4 : prefix_len_v6;
+
+	key.pad = (__u16)prefix;
+#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		int keep = (int)prefix - 8 * i; /* bits of this byte inside the prefix */
+
+		if (keep <= 0)
+			key.remote[i] = 0;
+		else if (keep < 8)
+			key.remote[i] &= (__u8)(0xff << (8 - keep));
+	}
+	return add_to_key(buffer, &key, dir, bytes, packets);
 }
 
 static __always_inline int whitelist_match(__u8 family, const __u8 *addr, __u32 wanted)
@@ -185,6 +223,8 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 		return;
 	}
 	if (add_to_key(buffer, &key, dir, bytes, packets) == 0)
+		return;
+	if (add_to_prefix_row(&key, dir, bytes, packets) == 0)
 		return;
 	add_to_bucket(buffer,
 		      info.family == NETACCT_FAMILY_IPV4 ? NETACCT_BUCKET_OVERFLOW_V4

@@ -19,6 +19,11 @@
 /* Default capacities; the loader overrides them at load time. */
 #define NETACCT_DEFAULT_FLOWS 65536
 #define NETACCT_DEFAULT_WHITELIST 16384
+#define NETACCT_DEFAULT_PREFIX_ROWS 4096
+
+/* Default remote prefix lengths of prefix rows (overflow with attribution). */
+#define NETACCT_DEFAULT_PREFIX_V4 24
+#define NETACCT_DEFAULT_PREFIX_V6 48
 
 /*
  * Address families in flow keys. NETACCT_FAMILY_BUCKET marks the reserved
@@ -42,11 +47,15 @@
 /*
  * One flow: this host's address (local), the peer's (remote), IP protocol.
  * IPv4 addresses use the first 4 bytes of the 16-byte fields, rest zero.
+ *
+ * A prefix row (a flow that did not fit into the flow buffer, counted in the
+ * prefix buffer instead) has the remote masked to a prefix and `pad` holding
+ * that prefix length (1..32 or 1..128); every other key has pad zero.
  */
 struct netacct_flow_key {
 	__u8 family;   /* NETACCT_FAMILY_* */
 	__u8 protocol; /* IPPROTO_* of the upper layer, or a bucket id */
-	__u16 pad;     /* always zero: part of the hashed key */
+	__u16 pad;     /* 0, or a prefix row's remote prefix length: part of the hashed key */
 	__u8 local[16];
 	__u8 remote[16];
 };

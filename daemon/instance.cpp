@@ -178,6 +178,9 @@ Result<void> Instance::open_steps() {
   datapath_options.pin_base = options_.pin_base;
   datapath_options.flow_capacity = options_.max_flows;
   datapath_options.whitelist_capacity = options_.max_whitelist;
+  datapath_options.prefix_capacity = options_.max_prefix_rows;
+  datapath_options.prefix_len_v4 = options_.overflow_prefix_v4;
+  datapath_options.prefix_len_v6 = options_.overflow_prefix_v6;
   datapath_options.link_framing = link_.framing;
   auto datapath = Datapath::open(datapath_options);
   if (!datapath) return datapath.error();

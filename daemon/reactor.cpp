@@ -131,6 +131,12 @@ void Reactor::reload_config() {
   differs("xdp", options_.xdp ? "true" : "false", fresh.xdp ? "true" : "false");
   differs("output_file", options_.output_file, resolve_path(fresh.output_file, options_.log_dir));
   differs("max_flows", std::to_string(options_.max_flows), std::to_string(fresh.max_flows));
+  differs("max_prefix_rows", std::to_string(options_.max_prefix_rows),
+          std::to_string(fresh.max_prefix_rows));
+  differs("overflow_prefix_v4", std::to_string(options_.overflow_prefix_v4),
+          std::to_string(fresh.overflow_prefix_v4));
+  differs("overflow_prefix_v6", std::to_string(options_.overflow_prefix_v6),
+          std::to_string(fresh.overflow_prefix_v6));
 
   if (fresh.interval != options_.interval) {
     options_.interval = fresh.interval;

@@ -54,6 +54,11 @@ Options:
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
       --max-flows N     flow capacity (default 65536)
       --max-whitelist N whitelist prefixes (default 16384)
+      --max-prefix-rows N
+                        rows of the prefix buffer: flows that find the flow buffer full
+                        are counted per (local, remote prefix, protocol) (default 4096)
+      --overflow-prefix-v4 N, --overflow-prefix-v6 N
+                        remote prefix length of those rows (default 24 and 48)
       --log-file FILE   log here instead of stderr (reopened on SIGUSR1)
       --log-dir DIR     where bare OUTPUT names go
       --state-dir DIR   where the ledger database TAG.db lives (default: the log dir)
@@ -245,6 +250,9 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                               "interval",
                                               "max_flows",
                                               "max_whitelist",
+                                              "max_prefix_rows",
+                                              "overflow_prefix_v4",
+                                              "overflow_prefix_v6",
                                               "xdp_generic",
                                               "log_file",
                                               "object_file",
@@ -330,8 +338,12 @@ Result<void> apply_instance_object(const json::object& object, const std::string
     if (!interval) return interval.error();
     opts.interval = interval.value();
   }
-  for (auto [name, slot, max] : {std::tuple{"max_flows", &opts.max_flows, 16u << 20},
-                                 std::tuple{"max_whitelist", &opts.max_whitelist, 1u << 20}}) {
+  for (auto [name, slot, max] :
+       {std::tuple{"max_flows", &opts.max_flows, 16u << 20},
+        std::tuple{"max_whitelist", &opts.max_whitelist, 1u << 20},
+        std::tuple{"max_prefix_rows", &opts.max_prefix_rows, 1u << 20},
+        std::tuple{"overflow_prefix_v4", &opts.overflow_prefix_v4, 32u},
+        std::tuple{"overflow_prefix_v6", &opts.overflow_prefix_v6, 128u}}) {
     if (const json::value* v = field(name)) {
       if (!v->is_number())
         return Error{path + ": '" + std::string(name) + "' must be an integer", 0, {}};
@@ -391,7 +403,10 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kNoConsole,
     kRetention,
     kQuota,
-    kQuotaCommand
+    kQuotaCommand,
+    kMaxPrefixRows,
+    kOverflowPrefixV4,
+    kOverflowPrefixV6
   };
   static const option long_options[] = {
       {"xdp", optional_argument, nullptr, 'x'},
@@ -403,6 +418,9 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"config", required_argument, nullptr, 'c'},
       {"max-flows", required_argument, nullptr, kMaxFlows},
       {"max-whitelist", required_argument, nullptr, kMaxWhitelist},
+      {"max-prefix-rows", required_argument, nullptr, kMaxPrefixRows},
+      {"overflow-prefix-v4", required_argument, nullptr, kOverflowPrefixV4},
+      {"overflow-prefix-v6", required_argument, nullptr, kOverflowPrefixV6},
       {"log-file", required_argument, nullptr, kLogFile},
       {"log-dir", required_argument, nullptr, kLogDir},
       {"config-dir", required_argument, nullptr, kConfigDir},
@@ -512,6 +530,20 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
         auto count = parse_count(value, "--max-flows", 16u << 20);
         if (!count) return count.error();
         opts.max_flows = count.value();
+        break;
+      }
+      case kMaxPrefixRows:
+      case kOverflowPrefixV4:
+      case kOverflowPrefixV6: {
+        const char* name = c == kMaxPrefixRows      ? "--max-prefix-rows"
+                           : c == kOverflowPrefixV4 ? "--overflow-prefix-v4"
+                                                    : "--overflow-prefix-v6";
+        uint32_t max = c == kMaxPrefixRows ? 1u << 20 : c == kOverflowPrefixV4 ? 32u : 128u;
+        auto count = parse_count(value, name, max);
+        if (!count) return count.error();
+        (c == kMaxPrefixRows      ? opts.max_prefix_rows
+         : c == kOverflowPrefixV4 ? opts.overflow_prefix_v4
+                                  : opts.overflow_prefix_v6) = count.value();
         break;
       }
       case kMaxWhitelist: {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../../bpf/netacct_shared.h"
 #include "../common/quota_spec.hpp"
 #include "../common/result.hpp"
 #include "../ledger/history.hpp"
@@ -59,6 +60,11 @@ struct DaemonOptions {
   Retention retention;
   uint32_t max_flows = 65536;
   uint32_t max_whitelist = 16384;
+  // Overflow with attribution: rows per prefix buffer and their remote
+  // prefix lengths (--max-prefix-rows, --overflow-prefix-v4/-v6).
+  uint32_t max_prefix_rows = NETACCT_DEFAULT_PREFIX_ROWS;
+  uint32_t overflow_prefix_v4 = NETACCT_DEFAULT_PREFIX_V4;
+  uint32_t overflow_prefix_v6 = NETACCT_DEFAULT_PREFIX_V6;
   // /metrics (daemon/metrics/): on by default, loopback only.
   bool metrics = true;
   std::string metrics_listen = "127.0.0.1:9464";

@@ -37,6 +37,12 @@ int Datapath::flows_fd(int index) const {
 int Datapath::active_slot_fd() const {
   return bpf_map__fd(skel_->maps.active_flows);
 }
+int Datapath::prefix_fd(int index) const {
+  return bpf_map__fd(index == 0 ? skel_->maps.prefix_a : skel_->maps.prefix_b);
+}
+int Datapath::prefix_slot_fd() const {
+  return bpf_map__fd(skel_->maps.active_prefix);
+}
 int Datapath::whitelist_fd() const {
   return bpf_map__fd(skel_->maps.whitelist);
 }
@@ -138,6 +144,22 @@ static Result<bool> inspect_existing(const pin::PinDir& dir, DatapathOptions& op
     options.flow_capacity = meta->flow_capacity;
     options.whitelist_capacity = meta->wl_capacity;
   }
+  // The prefix buffers came later than layout v1: a pin directory of an
+  // earlier build has none (libbpf creates them), one of this build keeps
+  // its size, which libbpf would otherwise refuse to reuse.
+  if (dir.has("prefix_a")) {
+    std::string path = dir.object_path("prefix_a");
+    UniqueFd fd(bpf_obj_get(path.c_str()));
+    bpf_map_info info{};
+    uint32_t info_len = sizeof info;
+    if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &info_len) != 0)
+      return make_error("inspect pinned map", errno, path);
+    if (info.max_entries != options.prefix_capacity) {
+      NA_WARN("pinned prefix buffers of tag %s hold %u rows; keeping those (requested %u)",
+              dir.tag().c_str(), info.max_entries, options.prefix_capacity);
+      options.prefix_capacity = info.max_entries;
+    }
+  }
   return true;
 }
 
@@ -151,8 +173,11 @@ static Result<void> pin_program(bpf_program* prog, const std::string& path) {
 
 Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requested) {
   DatapathOptions options = requested;
-  if (options.flow_capacity == 0 || options.whitelist_capacity == 0)
+  if (options.flow_capacity == 0 || options.whitelist_capacity == 0 || options.prefix_capacity == 0)
     return Error{"map capacities must be positive", EINVAL, {}};
+  if (options.prefix_len_v4 < 1 || options.prefix_len_v4 > 32 || options.prefix_len_v6 < 1 ||
+      options.prefix_len_v6 > 128)
+    return Error{"overflow prefix lengths must be 1..32 (IPv4) and 1..128 (IPv6)", EINVAL, {}};
 
   std::unique_ptr<Datapath> datapath(new Datapath());
   datapath->tag_ = options.tag;
@@ -183,6 +208,12 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
     if (int err = bpf_map__set_max_entries(map, flow_entries); err != 0)
       return make_error("set flow capacity", err);
   }
+  for (bpf_map* map : {skel->maps.prefix_a, skel->maps.prefix_b}) {
+    if (int err = bpf_map__set_max_entries(map, options.prefix_capacity); err != 0)
+      return make_error("set prefix buffer capacity", err);
+  }
+  skel->rodata->prefix_len_v4 = static_cast<uint8_t>(options.prefix_len_v4);
+  skel->rodata->prefix_len_v6 = static_cast<uint8_t>(options.prefix_len_v6);
   // Twice the capacity: a reload inserts the new prefixes before it deletes
   // the old ones (so no address in both versions is ever counted), and for
   // that moment the trie may hold both. The trie is not preallocated, so the
@@ -194,8 +225,9 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
     return Error{"unknown link framing " + std::to_string(options.link_framing), EINVAL, {}};
   skel->rodata->link_framing = options.link_framing;
   if (!options.pin) {
-    for (bpf_map* map : {skel->maps.flows_a, skel->maps.flows_b, skel->maps.active_flows,
-                         skel->maps.whitelist, skel->maps.meta})
+    for (bpf_map* map :
+         {skel->maps.flows_a, skel->maps.flows_b, skel->maps.active_flows, skel->maps.prefix_a,
+          skel->maps.prefix_b, skel->maps.active_prefix, skel->maps.whitelist, skel->maps.meta})
       bpf_map__set_pin_path(map, nullptr);
   }
 
@@ -247,6 +279,7 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
   datapath->adopted_ = existing;
   datapath->flow_capacity_ = options.flow_capacity;
   datapath->whitelist_capacity_ = options.whitelist_capacity;
+  datapath->prefix_capacity_ = options.prefix_capacity;
   datapath->link_framing_ = options.link_framing;
   NA_DEBUG("datapath %s: %s maps, %u flows, %u whitelist prefixes", options.tag.c_str(),
            existing ? "adopted" : "created", options.flow_capacity, options.whitelist_capacity);

@@ -27,6 +27,11 @@ struct DatapathOptions {
   bool pin = true;
   uint32_t flow_capacity = NETACCT_DEFAULT_FLOWS;
   uint32_t whitelist_capacity = NETACCT_DEFAULT_WHITELIST;
+  // Rows of each prefix buffer (flows that did not fit, by remote prefix),
+  // and the prefix lengths of those rows: 1..32 and 1..128.
+  uint32_t prefix_capacity = NETACCT_DEFAULT_PREFIX_ROWS;
+  uint32_t prefix_len_v4 = NETACCT_DEFAULT_PREFIX_V4;
+  uint32_t prefix_len_v6 = NETACCT_DEFAULT_PREFIX_V6;
   // NETACCT_LINK_*: how frames on the interface begin (see link_framing()
   // in attach.hpp). Fixed at load time, in the programs' read-only data.
   uint32_t link_framing = NETACCT_LINK_ETHERNET;
@@ -43,6 +48,7 @@ class Datapath {
   bool adopted() const { return adopted_; }
   uint32_t flow_capacity() const { return flow_capacity_; }
   uint32_t whitelist_capacity() const { return whitelist_capacity_; }
+  uint32_t prefix_capacity() const { return prefix_capacity_; }
   const std::string& tag() const { return tag_; }
   uint32_t link_framing() const { return link_framing_; }
   // Empty when not pinned.
@@ -53,6 +59,8 @@ class Datapath {
   int tc_egress_fd() const;
   int flows_fd(int index) const;  // 0 = flows_a, 1 = flows_b
   int active_slot_fd() const;
+  int prefix_fd(int index) const;  // 0 = prefix_a, 1 = prefix_b
+  int prefix_slot_fd() const;
   int whitelist_fd() const;
   int meta_fd() const;
   // The programs' runtime switches, in the skeleton's mmaped .bss.
@@ -70,6 +78,7 @@ class Datapath {
   bool adopted_ = false;
   uint32_t flow_capacity_ = 0;
   uint32_t whitelist_capacity_ = 0;
+  uint32_t prefix_capacity_ = 0;
   uint32_t link_framing_ = NETACCT_LINK_ETHERNET;
 };
 

@@ -30,23 +30,62 @@ Result<uint32_t> map_id(int fd) {
 Harvester::Harvester(Datapath& datapath, uint32_t batch_size)
     : datapath_(datapath), batch_size_(batch_size) {}
 
-Result<int> Harvester::active_index() {
-  if (active_index_ >= 0) return active_index_;
+// Which of the two maps (fd_of(0), fd_of(1)) the one-slot outer map holds.
+template <typename FdOf>
+Result<int> slot_index(int slot_fd, FdOf fd_of, const char* what) {
   uint32_t zero = 0;
   uint32_t inner_id = 0;
   // A lookup on a map-of-maps from user space yields the inner map's id.
-  if (bpf_map_lookup_elem(datapath_.active_slot_fd(), &zero, &inner_id) != 0)
-    return make_error("read active flow slot", errno);
+  if (bpf_map_lookup_elem(slot_fd, &zero, &inner_id) != 0)
+    return make_error(std::string("read ") + what + " slot", errno);
   for (int index = 0; index < 2; index++) {
-    auto id = map_id(datapath_.flows_fd(index));
+    auto id = map_id(fd_of(index));
     if (!id) return id.error();
-    if (id.value() == inner_id) return active_index_ = index;
+    if (id.value() == inner_id) return index;
   }
-  return Error{"active flow slot points at neither flow buffer", EPROTO, datapath_.tag()};
+  return Error{std::string(what) + " slot points at neither buffer", EPROTO, {}};
+}
+
+Result<int> Harvester::active_index() {
+  if (active_index_ >= 0) return active_index_;
+  auto index = slot_index(
+      datapath_.active_slot_fd(), [&](int i) { return datapath_.flows_fd(i); }, "active flow");
+  if (!index) return index.error();
+  active_index_ = index.value();
+  if (auto aligned = align_prefix_slot(); !aligned) {
+    active_index_ = -1;
+    return aligned.error();
+  }
+  return active_index_;
+}
+
+Result<void> Harvester::set_prefix_slot(int index) {
+  int fd = datapath_.prefix_fd(index);
+  uint32_t zero = 0;
+  // Returns after synchronize_rcu(), like the flow slot's update.
+  if (bpf_map_update_elem(datapath_.prefix_slot_fd(), &zero, &fd, BPF_ANY) != 0)
+    return make_error("swap prefix buffers", errno, datapath_.tag());
+  prefix_index_ = index;
+  return ok();
+}
+
+Result<void> Harvester::align_prefix_slot() {
+  if (prefix_index_ < 0) {
+    auto index = slot_index(
+        datapath_.prefix_slot_fd(), [&](int i) { return datapath_.prefix_fd(i); }, "active prefix");
+    if (!index) return index.error();
+    prefix_index_ = index.value();
+  }
+  if (prefix_index_ == active_index_) return ok();
+  return set_prefix_slot(active_index_);
 }
 
 int Harvester::idle_fd() {
   return datapath_.flows_fd(1 - active_index_);
+}
+
+int Harvester::idle_prefix_fd() {
+  return datapath_.prefix_fd(1 - active_index_);
 }
 
 Result<void> Harvester::swap(uint64_t* elapsed_ns) {
@@ -59,8 +98,9 @@ Result<void> Harvester::swap(uint64_t* elapsed_ns) {
   // Returns after synchronize_rcu(): no program still writes the old buffer.
   if (bpf_map_update_elem(datapath_.active_slot_fd(), &zero, &next_fd, BPF_ANY) != 0)
     return make_error("swap flow buffers", errno, datapath_.tag());
-  if (elapsed_ns) *elapsed_ns = now_ns() - start;
   active_index_ = next;
+  if (auto aligned = align_prefix_slot(); !aligned) return aligned.error();
+  if (elapsed_ns) *elapsed_ns = now_ns() - start;
   return ok();
 }
 
@@ -101,34 +141,29 @@ Result<void> Harvester::read_buffer(int fd, Delta& out) {
 
 Result<Delta> Harvester::read_idle() {
   if (auto current = active_index(); !current) return current.error();
+  // A swap whose prefix half failed: the prefix slot must follow first.
+  if (auto aligned = align_prefix_slot(); !aligned) return aligned.error();
   Delta delta;
   uint64_t start = now_ns();
   if (auto read = read_buffer(idle_fd(), delta); !read) return read.error();
+  if (auto read = read_buffer(idle_prefix_fd(), delta); !read) return read.error();
   delta.read_ns = now_ns() - start;
   return delta;
 }
 
 Result<void> Harvester::clear_idle(Delta& read) {
   if (auto current = active_index(); !current) return current.error();
+  if (auto aligned = align_prefix_slot(); !aligned) return aligned.error();
   int fd = idle_fd();
   uint64_t start = now_ns();
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  keys_.resize(batch_size_);
-  size_t done = 0;
-  while (done < read.flows.size()) {
-    uint32_t count =
-        static_cast<uint32_t>(std::min<size_t>(keys_.size(), read.flows.size() - done));
-    for (uint32_t i = 0; i < count; i++) keys_[i] = read.flows[done + i].key;
-    if (bpf_map_delete_batch(fd, keys_.data(), &count, &opts) != 0) {
-      // ENOENT: a key is already gone (a repeated clear after a crash):
-      // skip it and go on with the rest of the batch.
-      if (errno != ENOENT) return make_error("clear flow buffer", errno, datapath_.tag());
-      done += count + 1;
-      continue;
-    }
-    done += count;
-    if (batch_hook_) batch_hook_();
-  }
+  // Prefix rows (a prefix length in key.pad) go back to the prefix buffer.
+  std::vector<netacct_flow_key> flow_keys;
+  std::vector<netacct_flow_key> prefix_keys;
+  flow_keys.reserve(read.flows.size());
+  for (const FlowDelta& flow : read.flows)
+    (flow.key.pad != 0 ? prefix_keys : flow_keys).push_back(flow.key);
+  if (auto deleted = delete_keys(fd, flow_keys); !deleted) return deleted.error();
+  if (auto deleted = delete_keys(idle_prefix_fd(), prefix_keys); !deleted) return deleted.error();
   for (uint8_t bucket = NETACCT_BUCKET_FIRST; bucket <= NETACCT_BUCKET_LAST; bucket++) {
     netacct_flow_key key{};
     key.family = NETACCT_FAMILY_BUCKET;
@@ -138,6 +173,26 @@ Result<void> Harvester::clear_idle(Delta& read) {
       return make_error("reset bucket", errno, bucket_name(bucket));
   }
   read.clear_ns = now_ns() - start;
+  return ok();
+}
+
+Result<void> Harvester::delete_keys(int fd, const std::vector<netacct_flow_key>& keys) {
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  size_t done = 0;
+  while (done < keys.size()) {
+    uint32_t count = static_cast<uint32_t>(std::min<size_t>(batch_size_, keys.size() - done));
+    // The batch call takes a non-const pointer but only reads the keys.
+    auto* batch = const_cast<netacct_flow_key*>(keys.data() + done);
+    if (bpf_map_delete_batch(fd, batch, &count, &opts) != 0) {
+      // ENOENT: a key is already gone (a repeated clear after a crash):
+      // skip it and go on with the rest of the batch.
+      if (errno != ENOENT) return make_error("clear flow buffer", errno, datapath_.tag());
+      done += count + 1;
+      continue;
+    }
+    done += count;
+    if (batch_hook_) batch_hook_();
+  }
   return ok();
 }
 

@@ -7,6 +7,16 @@
 // that just went idle. Reading and clearing the idle buffer therefore race
 // with nothing, and no update is lost or counted twice.
 //
+// The prefix buffers (flows that did not fit, by remote prefix) are a
+// second pair swapped the same way right after the flow buffers: their slot
+// update waits for the programs too, so once swap() returns neither idle
+// buffer is written any more. read_idle() reads both idle buffers into one
+// Delta (prefix rows are the keys with a prefix length in key.pad) and
+// clear_idle() deletes each row from the buffer it came from. A crash
+// between the two slot updates leaves the prefix slot one swap behind; the
+// first use of a Harvester puts it back beside the flow slot before anything
+// is read, so the prefix buffer whose twin went idle goes idle too.
+//
 // The steps are separate so the daemon can make a harvest exactly-once
 // across crashes: it records the harvest in the pinned meta map, commits the
 // delta to its file, and only then clears the buffer (see docs/DESIGN.md).
@@ -50,11 +60,17 @@ class Harvester {
 
  private:
   int idle_fd();
+  int idle_prefix_fd();
+  // Makes the prefix slot name the twin of the active flow buffer.
+  Result<void> align_prefix_slot();
+  Result<void> set_prefix_slot(int index);
   Result<void> read_buffer(int fd, Delta& out);
+  Result<void> delete_keys(int fd, const std::vector<netacct_flow_key>& keys);
 
   Datapath& datapath_;
   uint32_t batch_size_;
   int active_index_ = -1;  // cached after the first query
+  int prefix_index_ = -1;  // the prefix slot's buffer, likewise
   std::vector<netacct_flow_key> keys_;
   std::vector<netacct_counters> values_;
   std::function<void()> batch_hook_;

@@ -63,6 +63,7 @@ struct ExpectedFlow {
   std::string remote;
   uint8_t protocol;
   netacct_counters counters;
+  uint16_t prefix = 0;  // non-zero: a prefix row, remote is its network
 };
 
 struct Expected {
@@ -86,8 +87,8 @@ inline uint64_t packets_of(const netacct_counters& c) {
 inline void check_delta(const Delta& delta, const Expected& want) {
   CHECK(delta.flows.size() == want.flows.size());
   for (const ExpectedFlow& flow : want.flows) {
-    INFO("flow ", flow.local, " <- ", flow.remote, " proto ", int(flow.protocol));
-    const FlowDelta* got = find_flow(delta, flow.local, flow.remote, flow.protocol);
+    INFO("flow ", flow.local, " <- ", flow.remote, "/", flow.prefix, " proto ", int(flow.protocol));
+    const FlowDelta* got = find_flow(delta, flow.local, flow.remote, flow.protocol, flow.prefix);
     REQUIRE(got != nullptr);
     CHECK(got->counters == flow.counters);
   }

@@ -171,18 +171,27 @@ TEST_CASE("A pin directory with maps but no meta is refused with the cleanup com
 
 TEST_CASE("The capacities of an existing pin directory win over requested ones") {
   PinBase base;
-  auto first = open_ok(pinned(base, 32, 8));
-  auto second = open_ok(pinned(base, 64, 16));
+  DatapathOptions small = pinned(base, 32, 8);
+  small.prefix_capacity = 4;
+  auto first = open_ok(small);
+  DatapathOptions large = pinned(base, 64, 16);
+  large.prefix_capacity = 16;
+  auto second = open_ok(large);
   CHECK(second->adopted());
   CHECK(second->flow_capacity() == 32);
   CHECK(second->whitelist_capacity() == 8);
+  CHECK(second->prefix_capacity() == 4);
+  CHECK(max_entries(second->prefix_fd(1)) == 4);
+  CHECK(map_info(second->prefix_fd(1)).id == map_info(first->prefix_fd(1)).id);
   CHECK(max_entries(second->flows_fd(0)) == 32 + NETACCT_BUCKET_COUNT);
   CHECK(max_entries(second->flows_fd(1)) == 32 + NETACCT_BUCKET_COUNT);
   // The whitelist's size is the engine's business (it may keep headroom for
   // reloads); what matters is that the pinned trie itself was adopted.
   CHECK(map_info(second->whitelist_fd()).id == map_info(first->whitelist_fd()).id);
   CHECK(map_info(second->flows_fd(0)).id == map_info(first->flows_fd(0)).id);
-  // And the datapath really holds 32 flows, not 64.
+  // And the datapath really holds 32 flows, not 64, and 4 prefix rows:
+  // 8 more flows of 10.6.0.0/24 make one prefix row, 5 other /24s four
+  // more rows, of which the fifth does not fit.
   for (uint32_t i = 0; i < 40; i++) {
     Packet p = build_packet({.src = "10.6.0." + std::to_string(i + 1),
                              .dst = "10.5.0.1",
@@ -190,9 +199,34 @@ TEST_CASE("The capacities of an existing pin directory win over requested ones")
                              .payload = 12});  // 40 IP bytes
     run_xdp(*second, p.frame, 1);
   }
+  for (uint32_t net = 0; net < 4; net++) {
+    Packet p = build_packet({.src = "10.7." + std::to_string(net) + ".1",
+                             .dst = "10.5.0.1",
+                             .protocol = IPPROTO_UDP,
+                             .payload = 12});
+    run_xdp(*second, p.frame, 1);
+  }
   Harvester harvester(*second);
   Delta delta = harvest_ok(harvester);
-  CHECK(delta.flows.size() == 32);
-  CHECK(delta.buckets[NETACCT_BUCKET_OVERFLOW_V4] == rx(8, 8 * 40));
-  CHECK(packets_of(delta.flow_total()) + packets_of(delta.bucket_total()) == 40);
+  CHECK(delta.flows.size() == 32 + 4);
+  const FlowDelta* row = find_flow(delta, "10.5.0.1", "10.6.0.0", IPPROTO_UDP, 24);
+  REQUIRE(row != nullptr);
+  CHECK(row->counters == rx(8, 8 * 40));
+  CHECK(delta.buckets[NETACCT_BUCKET_OVERFLOW_V4] == rx(1, 40));
+  CHECK(packets_of(delta.flow_total()) + packets_of(delta.bucket_total()) == 44);
+}
+
+TEST_CASE("Pins of a build without prefix buffers are adopted; the buffers are added") {
+  // Simulated by unpinning the three prefix maps of an existing directory.
+  PinBase base;
+  DatapathOptions options = pinned(base);
+  auto first = Datapath::open(options);
+  REQUIRE(first);
+  for (const char* name : {"prefix_a", "prefix_b", "active_prefix"})
+    REQUIRE(::unlink((first.value()->pin_path() + "/" + name).c_str()) == 0);
+  auto second = Datapath::open(options);
+  REQUIRE(second);
+  CHECK(second.value()->adopted());
+  for (const char* name : {"prefix_a", "prefix_b", "active_prefix"})
+    CHECK(::access((second.value()->pin_path() + "/" + name).c_str(), F_OK) == 0);
 }

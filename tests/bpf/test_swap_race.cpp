@@ -138,3 +138,76 @@ TEST_CASE("Harvesting every millisecond while threads send loses and duplicates 
   MESSAGE(sum.harvests, " harvests, ", sum.non_empty, " with counts");
   CHECK(sum.non_empty >= 3);
 }
+
+TEST_CASE("Prefix rows and the overflow bucket race with harvests exactly like flows") {
+  // One flow slot and two prefix rows for three senders: which sender gets
+  // the flow slot, which get a prefix row and which the bucket changes from
+  // harvest to harvest, yet per family flow + prefix rows + bucket = sent.
+  DatapathOptions options;
+  options.flow_capacity = 1;
+  options.prefix_capacity = 2;
+  BpfFixture fx(options);
+  Packet udp4 = build_packet(
+      {.src = "10.3.0.2", .dst = "10.3.0.1", .protocol = IPPROTO_UDP, .payload = 72});  // 100 B
+  Packet icmp4 = build_packet(
+      {.src = "10.3.0.9", .dst = "10.3.0.1", .protocol = IPPROTO_ICMP, .payload = 0});  // 28 B
+  Packet tcp6 = build_packet(
+      {.src = "fd03::1", .dst = "fd03::2", .protocol = IPPROTO_TCP, .payload = 40});  // 100 B
+  const std::vector<Plan> plans = {
+      {kRuns, {{Hook::XdpIngress, udp4.frame}}},
+      {kRuns, {{Hook::TcEgress, tcp6.frame}}},
+      {kSingleRuns / 2, {{Hook::TcIngress, icmp4.frame, 1}}},
+  };
+  std::atomic<int> running{static_cast<int>(plans.size())};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (const Plan& plan : plans) {
+    threads.emplace_back([&fx, &running, &failures, &plan] {
+      for (uint32_t round = 0; round < plan.rounds; round++) {
+        for (const Sender& sender : plan.senders) {
+          int retval = 0;
+          if (fx.try_run(sender.hook, sender.frame, sender.repeat, nullptr, &retval) != 0 ||
+              retval != pass_code(sender.hook))
+            failures++;
+        }
+      }
+      running--;
+    });
+  }
+  Sum sum;
+  while (running.load() > 0) {
+    sum.add(fx.harvest());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (std::thread& thread : threads) thread.join();
+  sum.add(fx.harvest());
+  REQUIRE(failures.load() == 0);
+
+  const uint64_t sent = uint64_t{kRuns} * kRepeat;
+  const uint64_t icmp_sent = kSingleRuns / 2;
+  netacct_counters v4{}, v6{}, udp{}, icmp{};
+  size_t prefix_rows = 0;
+  for (const FlowDelta& flow : sum.flows) {
+    (flow.key.family == NETACCT_FAMILY_IPV4 ? v4 : v6) += flow.counters;
+    if (flow.key.protocol == IPPROTO_UDP) udp += flow.counters;
+    if (flow.key.protocol == IPPROTO_ICMP) icmp += flow.counters;
+    if (flow.key.pad != 0) prefix_rows++;
+  }
+  v4 += sum.buckets[NETACCT_BUCKET_OVERFLOW_V4];
+  v6 += sum.buckets[NETACCT_BUCKET_OVERFLOW_V6];
+  CHECK(v4 == rx(sent + icmp_sent, sent * 100 + icmp_sent * 28));
+  CHECK(v6 == tx(sent, sent * 100));
+  // Nothing else anywhere: no other bucket, no other key.
+  for (uint8_t bucket :
+       {NETACCT_BUCKET_WHITELISTED, NETACCT_BUCKET_NON_IP, NETACCT_BUCKET_MALFORMED})
+    CHECK(sum.buckets[bucket] == netacct_counters{});
+  CHECK(sum.flows.size() <= 6);  // 3 flows + 3 prefix rows at most
+  // Where no bucket took IPv4 packets, each protocol is whole in its keys.
+  if (sum.buckets[NETACCT_BUCKET_OVERFLOW_V4] == netacct_counters{}) {
+    CHECK(udp == rx(sent, sent * 100));
+    CHECK(icmp == rx(icmp_sent, icmp_sent * 28));
+  }
+  MESSAGE(sum.harvests, " harvests, ", prefix_rows, " prefix rows, overflow v4 ",
+          sum.buckets[NETACCT_BUCKET_OVERFLOW_V4]);
+  CHECK(prefix_rows >= 1);
+}

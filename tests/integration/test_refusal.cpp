@@ -56,7 +56,8 @@ boost::json::array bpftool_list(const std::string& what) {
   return parsed.as_array();
 }
 
-const std::set<std::string> kMapNames = {"flows_a", "flows_b", "active_flows", "whitelist", "meta"};
+const std::set<std::string> kMapNames = {"flows_a", "flows_b",  "active_flows", "whitelist",
+                                         "meta",    "prefix_a", "prefix_b",     "active_prefix"};
 const std::set<std::string> kProgNames = {"netacct_tc_in", "netacct_tc_eg", "netacct_xdp_in"};
 
 // netacct maps or programs with an id above `above` that are unpinned or

@@ -10,13 +10,25 @@
 
 namespace netacct::test {
 
-BpfFixture::BpfFixture(uint32_t flow_capacity, uint32_t whitelist_capacity, uint32_t link_framing) {
+namespace {
+
+DatapathOptions capacities(uint32_t flow_capacity, uint32_t whitelist_capacity,
+                           uint32_t link_framing) {
   DatapathOptions options;
-  options.tag = "test";
-  options.pin = false;
   options.flow_capacity = flow_capacity;
   options.whitelist_capacity = whitelist_capacity;
   options.link_framing = link_framing;
+  return options;
+}
+
+}  // namespace
+
+BpfFixture::BpfFixture(uint32_t flow_capacity, uint32_t whitelist_capacity, uint32_t link_framing)
+    : BpfFixture(capacities(flow_capacity, whitelist_capacity, link_framing)) {}
+
+BpfFixture::BpfFixture(DatapathOptions options) {
+  options.tag = "test";
+  options.pin = false;
   auto opened = Datapath::open(options);
   if (!opened) throw std::runtime_error(opened.error().message());
   datapath_ = std::move(opened.value());
@@ -95,9 +107,10 @@ void BpfFixture::whitelist(const std::string& prefix, uint32_t match) {
 }
 
 const FlowDelta* find_flow(const Delta& delta, const std::string& local, const std::string& remote,
-                           uint8_t protocol) {
+                           uint8_t protocol, uint16_t prefix) {
   netacct_flow_key key{};
   if (!make_flow_key(local, remote, protocol, key)) return nullptr;
+  key.pad = prefix;
   for (const FlowDelta& flow : delta.flows)
     if (flow.key == key) return &flow;
   return nullptr;

@@ -23,6 +23,8 @@ class BpfFixture {
  public:
   explicit BpfFixture(uint32_t flow_capacity = 1024, uint32_t whitelist_capacity = 1024,
                       uint32_t link_framing = NETACCT_LINK_ETHERNET);
+  // Any options; tag and pin are forced to the unpinned test datapath.
+  explicit BpfFixture(DatapathOptions options);
 
   Datapath& datapath() { return *datapath_; }
   Harvester& harvester() { return *harvester_; }
@@ -45,8 +47,9 @@ class BpfFixture {
   uint32_t whitelist_entries_ = 0;
 };
 
-// Finds the flow in a delta; nullptr if absent.
+// Finds the flow in a delta; nullptr if absent. A non-zero prefix finds
+// the prefix row of that remote prefix (remote given as its network).
 const FlowDelta* find_flow(const Delta& delta, const std::string& local, const std::string& remote,
-                           uint8_t protocol);
+                           uint8_t protocol, uint16_t prefix = 0);
 
 }  // namespace netacct::test

@@ -33,9 +33,9 @@ struct Slot {
 std::array<Slot, kSlots> g_netns_slots;  // /var/run/netns/NAME
 std::array<Slot, kSlots> g_pin_slots;    // /sys/fs/bpf/netacct/TAG
 // Pin files the handler knows by name (it cannot list a directory safely).
-constexpr const char* kPinNames[] = {"flows_a",    "flows_b",    "active_flows",
-                                     "whitelist",  "meta",       "prog_xdp_in",
-                                     "prog_tc_in", "prog_tc_eg", "link_xdp"};
+constexpr const char* kPinNames[] = {"flows_a",     "flows_b",       "active_flows", "prefix_a",
+                                     "prefix_b",    "active_prefix", "whitelist",    "meta",
+                                     "prog_xdp_in", "prog_tc_in",    "prog_tc_eg",   "link_xdp"};
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV};
 
 void emergency_cleanup(int sig) {

@@ -33,8 +33,9 @@ Skel load() {
     if (bpf_map__set_max_entries(map, kMixFlows + NETACCT_BUCKET_COUNT) != 0)
       throw std::runtime_error("set per-CPU flow capacity");
   }
-  for (bpf_map* map : {skel->maps.flows_a, skel->maps.flows_b, skel->maps.active_flows,
-                       skel->maps.whitelist, skel->maps.meta})
+  for (bpf_map* map :
+       {skel->maps.flows_a, skel->maps.flows_b, skel->maps.active_flows, skel->maps.prefix_a,
+        skel->maps.prefix_b, skel->maps.active_prefix, skel->maps.whitelist, skel->maps.meta})
     bpf_map__set_pin_path(map, nullptr);
   if (int err = netacct_percpu_bpf::load(skel.get()); err != 0)
     throw std::runtime_error("load per-CPU programs: " + std::string(std::strerror(-err)));
