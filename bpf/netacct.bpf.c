@@ -156,12 +156,12 @@ static __always_inline int is_whitelisted(const struct netacct_flow_key *key)
 }
 
 /*
- * The accounting core. f is the frame (see parse.h); gso_segs and gso_size
- * describe a TC super-packet (0 for XDP and for plain packets); l3_proto is
- * skb->protocol at TC, 0 at XDP (used on L3 devices only).
+ * The accounting core. frame_len is the frame's full length; gso_segs and
+ * gso_size describe a TC super-packet (0 for XDP and for plain packets);
+ * l3_proto is skb->protocol at TC, 0 at XDP (used on L3 devices only).
  */
-static __always_inline void account(const struct frame *f, __u32 gso_segs, __u32 gso_size,
-				    __be16 l3_proto, enum direction dir)
+static __always_inline void account(void *data, void *data_end, __u64 frame_len, __u32 gso_segs,
+				    __u32 gso_size, __be16 l3_proto, enum direction dir)
 {
 	__u32 zero = 0;
 	void *buffer = bpf_map_lookup_elem(&active_flows, &zero);
@@ -170,17 +170,18 @@ static __always_inline void account(const struct frame *f, __u32 gso_segs, __u32
 		return; /* only before user space fills the slot: nothing to count into */
 
 	struct packet_info info = {};
-	int parsed = link_framing == NETACCT_LINK_IP
-			     ? parse_l3_frame(f, gso_size != 0, l3_proto, &info)
-			     : parse_frame(f, gso_size != 0, &info);
+	int parsed =
+		link_framing == NETACCT_LINK_IP
+			? parse_l3_frame(data, data_end, frame_len, gso_size != 0, l3_proto, &info)
+			: parse_frame(data, data_end, frame_len, gso_size != 0, &info);
 
 	/* Frames without a (valid) IP layer are counted by their frame bytes. */
 	if (parsed == PARSE_NON_IP) {
-		add_to_bucket(buffer, NETACCT_BUCKET_NON_IP, dir, f->len, 1);
+		add_to_bucket(buffer, NETACCT_BUCKET_NON_IP, dir, frame_len, 1);
 		return;
 	}
 	if (parsed == PARSE_MALFORMED) {
-		add_to_bucket(buffer, NETACCT_BUCKET_MALFORMED, dir, f->len, 1);
+		add_to_bucket(buffer, NETACCT_BUCKET_MALFORMED, dir, frame_len, 1);
 		return;
 	}
 
@@ -192,8 +193,9 @@ static __always_inline void account(const struct frame *f, __u32 gso_segs, __u32
 		 * A GSO/GRO super-packet leaves as several segments, each with
 		 * its own copy of the IP and transport headers.
 		 */
-		__u32 headers = info.l4_offset - info.l3_offset + l4_header_len(f, &info);
-		__u64 ip_len = f->len - info.l3_offset;
+		__u32 headers =
+			info.l4_offset - info.l3_offset + l4_header_len(data, data_end, &info);
+		__u64 ip_len = frame_len - info.l3_offset;
 		__u32 segs = gso_segs;
 
 		if (!segs && ip_len > headers)
@@ -235,33 +237,32 @@ int netacct_xdp_in(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+
 	/*
 	 * The program is not loaded with BPF_F_XDP_HAS_FRAGS, so the kernel only
-	 * gives it linear frames: their length is data_end - data, no helper call,
-	 * and every header is read in place.
+	 * gives it linear frames: their length is data_end - data, no helper call.
 	 */
-	struct frame f = {.data = data, .data_end = data_end, .len = data_end - data, .skb = 0};
-
-	account(&f, 0, 0, 0, DIR_INGRESS);
+	account(data, data_end, data_end - data, 0, 0, 0, DIR_INGRESS);
 	return XDP_PASS;
 }
 
 /*
- * TC: headers in the linear part are read in place, the rest with
- * bpf_skb_load_bytes. Nothing is pulled: a TCP egress skb is a clone with
- * only its headers in the head, and pulling more would reallocate that head
- * for nearly every data packet.
+ * TC: the headers we parse may sit outside the linear part of the skb; pull
+ * them in (this moves no packet byte, it only makes them readable).
  */
+#define TC_PULL_BYTES 128
+
 static __always_inline void account_skb(struct __sk_buff *skb, enum direction dir)
 {
-	struct frame f = {
-		.data = (void *)(long)skb->data,
-		.data_end = (void *)(long)skb->data_end,
-		.len = skb->len,
-		.skb = skb,
-	};
+	__u32 want = skb->len < TC_PULL_BYTES ? skb->len : TC_PULL_BYTES;
 
-	account(&f, skb->gso_segs, skb->gso_size, (__be16)skb->protocol, dir);
+	if (skb->data_end - skb->data < want)
+		bpf_skb_pull_data(skb, want);
+
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	account(data, data_end, skb->len, skb->gso_segs, skb->gso_size, (__be16)skb->protocol, dir);
 }
 
 /*

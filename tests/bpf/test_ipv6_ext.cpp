@@ -52,21 +52,6 @@ TEST_CASE("IPv6 extension headers are walked to the upper-layer protocol") {
        IPPROTO_TCP,
        64,
        40 + 40 + 64},
-      // Lengths beyond what a 128-byte pull once covered: SRv6 with 16
-      // segments (8 + 16 * 16 bytes), the longest routing header (2,048
-      // bytes), and a chain of 1 KB option headers (an XDP test run takes
-      // at most about 3.5 KB of linear frame).
-      {"SRv6, 16 segments", {{IPPROTO_ROUTING, 264}}, IPPROTO_UDP, 30, 40 + 264 + 8 + 30},
-      {"routing header of 2,048 bytes",
-       {{IPPROTO_ROUTING, 2048}},
-       IPPROTO_TCP,
-       10,
-       40 + 2048 + 20 + 10},
-      {"hop-by-hop, routing, destination options of 1,024 bytes each",
-       {{IPPROTO_HOPOPTS, 1024}, {IPPROTO_ROUTING, 1024}, {IPPROTO_DSTOPTS, 1024}},
-       IPPROTO_UDP,
-       1,
-       40 + 3 * 1024 + 8 + 1},
       // The walk takes at most 8 headers (parse.h IPV6_EXT_MAX): 8 is fine,
       // 9 is malformed (see test_buckets.cpp).
       {"chain of exactly 8", std::vector<Ipv6Ext>(8, Ipv6Ext{IPPROTO_DSTOPTS, 8}), IPPROTO_UDP, 1,
