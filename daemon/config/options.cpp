@@ -53,7 +53,12 @@ Options:
                         (those are the defaults)
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
       --max-flows N     flow capacity (default 65536)
-      --max-whitelist N whitelist prefixes (default 16384)
+      --max-whitelist N whitelist prefixes (default 16384); a whitelist file with more
+                        entries, or larger than 128 bytes an entry + 1 MiB, is refused
+      --file-mode MODE  permissions of the OUTPUT file and a new ledger (default 0640)
+      --keep-capabilities
+                        keep every capability for the daemon's life (default: drop those
+                        only the start needs, see SECURITY.md)
       --log-file FILE   log here instead of stderr (reopened on SIGUSR1)
       --log-dir DIR     where bare OUTPUT names go
       --state-dir DIR   where the ledger database TAG.db lives (default: the log dir)
@@ -391,7 +396,9 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kNoConsole,
     kRetention,
     kQuota,
-    kQuotaCommand
+    kQuotaCommand,
+    kFileMode,
+    kKeepCapabilities
   };
   static const option long_options[] = {
       {"xdp", optional_argument, nullptr, 'x'},
@@ -422,6 +429,8 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"retention", required_argument, nullptr, kRetention},
       {"quota", required_argument, nullptr, kQuota},
       {"quota-command", required_argument, nullptr, kQuotaCommand},
+      {"file-mode", required_argument, nullptr, kFileMode},
+      {"keep-capabilities", no_argument, nullptr, kKeepCapabilities},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -489,6 +498,20 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
         break;
       }
       case kQuotaCommand: opts.quota_command = value; break;
+      case kFileMode: {
+        char* end = nullptr;
+        errno = 0;
+        unsigned long mode = std::strtoul(value.c_str(), &end, 8);
+        if (value.empty() || *end != '\0' || errno != 0 || mode > 0777 || (mode & 0600) != 0600)
+          return Error{"--file-mode: '" + value +
+                           "' is not an octal mode of at most 0777 that the owner can read and "
+                           "write (e.g. 0640)",
+                       0,
+                       {}};
+        opts.file_mode = static_cast<uint32_t>(mode);
+        break;
+      }
+      case kKeepCapabilities: opts.keep_capabilities = true; break;
       case kRetention:
         if (auto parsed = parse_retention(value, opts.retention); !parsed)
           return Error{"--retention: " + parsed.error().message(), 0, {}};

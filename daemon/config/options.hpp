@@ -64,6 +64,10 @@ struct DaemonOptions {
   std::string metrics_listen = "127.0.0.1:9464";
   bool metrics_listen_set = false;  // given explicitly: failing to bind it is an error
   uint32_t metrics_top_flows = 0;   // per-flow series for the top N flows; 0 = none
+  // Permissions of the output file and of a ledger this start creates.
+  uint32_t file_mode = 0640;
+  // Keep every capability after the start (SECURITY.md lists what is dropped).
+  bool keep_capabilities = false;
 };
 
 // Upper bound of --metrics-top-flows (two series per flow).
