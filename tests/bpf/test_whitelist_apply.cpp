@@ -3,8 +3,8 @@
 // versions are both in it, or an insert fails) is rolled back: the previous
 // whitelist is in the kernel again, complete, and nothing of the new one
 // stays; packets are classified by the previous version.
-#include <doctest/doctest.h>
 #include <bpf/bpf.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -53,8 +53,8 @@ TEST_CASE("whitelist apply: a full trie part way keeps the previous whitelist, c
   BpfFixture fx(1024, 4);
   WhitelistMap map(fx.datapath());
   REQUIRE(map.load_current().ok());
-  auto old_set = prefixes({"198.51.100.1/32", "198.51.100.2/32", "10.9.0.0/16"},
-                          NETACCT_WL_MATCH_REMOTE);
+  auto old_set =
+      prefixes({"198.51.100.1/32", "198.51.100.2/32", "10.9.0.0/16"}, NETACCT_WL_MATCH_REMOTE);
   REQUIRE(map.apply(old_set).ok());
   REQUIRE(in_kernel(fx.datapath()) == old_set);
   // The trie is twice the capacity (old and new versions fit together), so
@@ -72,8 +72,8 @@ TEST_CASE("whitelist apply: a full trie part way keeps the previous whitelist, c
   }
   auto everything = old_set;
   everything.insert(foreign.begin(), foreign.end());
-  auto new_set = prefixes({"203.0.113.1/32", "203.0.113.2/32", "203.0.113.3/32"},
-                          NETACCT_WL_MATCH_REMOTE);
+  auto new_set =
+      prefixes({"203.0.113.1/32", "203.0.113.2/32", "203.0.113.3/32"}, NETACCT_WL_MATCH_REMOTE);
   auto applied = map.apply(new_set);
   REQUIRE_FALSE(applied.ok());
   INFO(applied.error().message());
@@ -97,8 +97,8 @@ TEST_CASE("whitelist apply: an insert failing at entry k restores added and chan
   BpfFixture fx(1024, 64);
   WhitelistMap map(fx.datapath());
   REQUIRE(map.load_current().ok());
-  auto old_set = prefixes({"198.51.100.0/24", "2001:db8::/32", "10.1.0.0/16"},
-                          NETACCT_WL_MATCH_REMOTE);
+  auto old_set =
+      prefixes({"198.51.100.0/24", "2001:db8::/32", "10.1.0.0/16"}, NETACCT_WL_MATCH_REMOTE);
   REQUIRE(map.apply(old_set).ok());
   for (size_t k = 1; k <= 4; k++) {
     CAPTURE(k);

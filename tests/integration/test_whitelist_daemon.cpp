@@ -43,26 +43,6 @@ std::string whitelist_json(const std::vector<std::string>& ips,
                        {"cidrs", cidr_array}}}}}});
 }
 
-// The prefixes the pinned trie holds right now, as "addr/len" text.
-std::set<std::string> pinned_prefixes(const std::string& pin_path) {
-  std::set<std::string> out;
-  int fd = bpf_obj_get((pin_path + "/whitelist").c_str());
-  if (fd < 0) return out;
-  netacct_wl_key key{}, next{};
-  netacct_wl_key* previous = nullptr;
-  while (bpf_map_get_next_key(fd, previous, &next) == 0) {
-    Prefix prefix;
-    prefix.family = next.family;
-    prefix.length = static_cast<uint8_t>(next.prefixlen - NETACCT_WL_KEY_PREFIX_BITS);
-    std::memcpy(prefix.addr, next.addr, 16);
-    out.insert(prefix.to_string());
-    key = next;
-    previous = &key;
-  }
-  ::close(fd);
-  return out;
-}
-
 // A second address on B (same MAC, static neighbour on A: no ARP/NDP that
 // would land in the whitelisted bucket and blur its exact count).
 struct SecondPeer {

@@ -135,8 +135,8 @@ TEST_CASE("hostile files: write_file_atomic never writes through a planted link"
   const std::string victim = dir.file("victim");
   write(victim, "precious");
   // The old predictable names, planted as links to the victim.
-  for (const std::string& planted :
-       {path + ".tmp." + std::to_string(::getpid()), path + kTempMarker + std::to_string(::getpid())})
+  for (const std::string& planted : {path + ".tmp." + std::to_string(::getpid()),
+                                     path + kTempMarker + std::to_string(::getpid())})
     REQUIRE(::symlink(victim.c_str(), planted.c_str()) == 0);
   REQUIRE(write_file_atomic(path, "{}\n", 0640).ok());
   CHECK(read_all(path) == "{}\n");
