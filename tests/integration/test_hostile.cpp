@@ -97,12 +97,11 @@ TEST_CASE("hostile: a ConfigMap ..data swap is seen and applied; hostile swaps k
     REQUIRE(::symlink(name.c_str(), (volume + "/..data_tmp").c_str()) == 0);
     REQUIRE(::rename((volume + "/..data_tmp").c_str(), (volume + "/..data").c_str()) == 0);
   };
-  swap_to("..2026_02", [](const std::string& p) { write_file(p, whitelist_text("198.51.100.0/24")); });
+  swap_to("..2026_02",
+          [](const std::string& p) { write_file(p, whitelist_text("198.51.100.0/24")); });
   run_ok("rm -rf " + volume + "/..2026_01");
   bool applied = wait_until(
-      [&] {
-        return pinned_prefixes(tag.pin_path()) == std::set<std::string>{"198.51.100.0/24"};
-      },
+      [&] { return pinned_prefixes(tag.pin_path()) == std::set<std::string>{"198.51.100.0/24"}; },
       5000);
   INFO(read_text(daemon.log));
   CHECK(applied);
@@ -114,8 +113,10 @@ TEST_CASE("hostile: a ConfigMap ..data swap is seen and applied; hostile swaps k
     std::function<void(const std::string&)> fill;
   };
   std::vector<Hostile> hostile = {
-      {"..2026_03", "a FIFO", [](const std::string& p) { REQUIRE(::mkfifo(p.c_str(), 0600) == 0); }},
-      {"..2026_04", "a directory", [](const std::string& p) { REQUIRE(::mkdir(p.c_str(), 0700) == 0); }},
+      {"..2026_03", "a FIFO",
+       [](const std::string& p) { REQUIRE(::mkfifo(p.c_str(), 0600) == 0); }},
+      {"..2026_04", "a directory",
+       [](const std::string& p) { REQUIRE(::mkdir(p.c_str(), 0700) == 0); }},
       {"..2026_05", "more than the limit", [](const std::string& p) { sparse(p, off_t{1} << 30); }},
       {"..2026_06", "invalid JSON", [](const std::string& p) { write_file(p, "{ broken"); }},
   };
@@ -135,11 +136,10 @@ TEST_CASE("hostile: a ConfigMap ..data swap is seen and applied; hostile swaps k
     CHECK(daemon.process.running());
   }
   // And a good one again.
-  swap_to("..2026_07", [](const std::string& p) { write_file(p, whitelist_text("203.0.113.0/24")); });
+  swap_to("..2026_07",
+          [](const std::string& p) { write_file(p, whitelist_text("203.0.113.0/24")); });
   CHECK(wait_until(
-      [&] {
-        return pinned_prefixes(tag.pin_path()) == std::set<std::string>{"203.0.113.0/24"};
-      },
+      [&] { return pinned_prefixes(tag.pin_path()) == std::set<std::string>{"203.0.113.0/24"}; },
       5000));
   daemon.stop();
   run("rm -rf " + dir);
@@ -165,9 +165,8 @@ TEST_CASE("hostile: output, whitelist or database as a link, directory, FIFO or 
         case Kind::Fifo: REQUIRE(::mkfifo(path.c_str(), 0600) == 0); break;
         case Kind::Huge: sparse(path, off_t{1} << 30); break;
       }
-      std::vector<std::string> args = {"--tag",         tag.tag(),       "--namespace",
-                                       topo.a().netns,  "--ledger",      ledger,
-                                       topo.a().ifname, dir + "/o.json"};
+      std::vector<std::string> args = {"--tag",    tag.tag(), "--namespace",   topo.a().netns,
+                                       "--ledger", ledger,    topo.a().ifname, dir + "/o.json"};
       if (std::string(role) == "output") args[7] = path;
       if (std::string(role) == "whitelist") args.push_back(path);
       CAPTURE(role);
@@ -221,8 +220,8 @@ TEST_CASE("hostile: a SIGUSR1 arriving while a harvest runs is not lost") {
     UdpResult first = udp_transfer(paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 20, 100,
                                              static_cast<uint16_t>(41000 + round)));
     daemon.process.signal(SIGUSR1);
-    UdpResult second = udp_transfer(paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 5,
-                                              100, static_cast<uint16_t>(41100 + round)));
+    UdpResult second = udp_transfer(paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 5, 100,
+                                              static_cast<uint16_t>(41100 + round)));
     daemon.process.signal(SIGUSR1);
     REQUIRE(first.received == 20);
     REQUIRE(second.received == 5);
@@ -230,8 +229,8 @@ TEST_CASE("hostile: a SIGUSR1 arriving while a harvest runs is not lost") {
     // Every datagram sent before the second signal reaches the file.
     bool complete = wait_until(
         [&] {
-          return flow_counters(read_source(daemon.output, tag.tag()), topo.a().ipv4,
-                               topo.b().ipv4, "UDP")
+          return flow_counters(read_source(daemon.output, tag.tag()), topo.a().ipv4, topo.b().ipv4,
+                               "UDP")
                      .rx_packets == sent;
         },
         5000);

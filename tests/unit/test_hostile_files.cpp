@@ -249,3 +249,14 @@ TEST_CASE("hostile files: --file-mode takes an octal mode the owner can read and
   for (const char* bad : {"0400", "999", "", "07777", "rw"})
     CHECK_FALSE(parse({"--file-mode", bad, "eth0"}).ok());
 }
+
+TEST_CASE("hostile: /metrics listens on loopback unless told otherwise") {
+  std::vector<std::string> args = {"netacctd", "eth0"};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  auto parsed = parse_options(static_cast<int>(args.size()), argv.data());
+  REQUIRE(parsed.ok());
+  CHECK(parsed->metrics);
+  CHECK(parsed->metrics_listen == "127.0.0.1:9464");
+}
