@@ -4,6 +4,7 @@
 #include <cmath>
 #include <csignal>
 
+#include "common/capabilities.hpp"
 #include "common/log.hpp"
 
 namespace netacct {
@@ -184,6 +185,24 @@ void Reactor::on_signal(int signum) {
   }
 }
 
+// Loaded, pinned and attached: from here on the daemon re-attaches, checks
+// its attachments and updates maps, and needs only runtime_capabilities().
+// Before any thread starts (libuv's pool starts with the first harvest), so
+// every thread has the narrow sets.
+void Reactor::drop_capabilities() {
+  if (options_.keep_capabilities) {
+    NA_INFO("capabilities: all kept (--keep-capabilities)");
+    return;
+  }
+  auto dropped = drop_capabilities_except(runtime_capabilities());
+  if (!dropped) {
+    NA_WARN("capabilities: could not drop: %s", dropped.error().message().c_str());
+    return;
+  }
+  NA_INFO("capabilities: running with %s%s", capability_names(dropped->kept).c_str(),
+          dropped->dropped ? "; the start's others dropped" : "");
+}
+
 void Reactor::finish_stop() {
   instance_.shutdown(options_.cleanup_on_exit);
   close_handles();
@@ -222,6 +241,7 @@ int Reactor::run() {
   if (!metrics) return refuse(metrics.error());
   metrics_ = std::move(metrics.value());
   if (auto opened = instance_.open(); !opened) return refuse(opened.error());
+  drop_capabilities();
   if (metrics_) {
     if (auto seeded = metrics_->seed(instance_.ledger_path(), instance_.flow_capacity()); !seeded)
       NA_WARN("metrics start from zero: %s", seeded.error().message().c_str());

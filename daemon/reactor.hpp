@@ -47,6 +47,7 @@ class Reactor {
   void reload_config();
   void start_whitelist_watcher();
   void finish_stop();
+  void drop_capabilities();
   void close_handles();
 
   DaemonOptions options_;

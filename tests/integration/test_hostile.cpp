@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "tests/integration/it_common.hpp"
 #include "tests/support/daemon_process.hpp"
@@ -56,11 +57,13 @@ struct Daemon {
          const std::string& whitelist, std::vector<std::string> extra = {}) {
     output = dir + "/out.json";
     log = dir + "/daemon.log";
-    std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag};
+    // No /metrics: nothing listens on the host's loopback.
+    std::vector<std::string> args = {"--namespace", topo.a().netns, "--tag", tag, "--no-metrics"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(topo.a().ifname);
     args.push_back(output);
     if (!whitelist.empty()) args.push_back(whitelist);
+    ::unlink(output.c_str());  // ready = our entry in a file this run wrote
     process.start(args, log);
     bool ready = wait_until([&] { return !read_source(output, tag).is_null(); }, 20000);
     INFO(read_text(log));
@@ -68,8 +71,10 @@ struct Daemon {
   }
   void stop() {
     process.signal(SIGTERM);
+    int code = process.wait(15000);
     INFO(read_text(log));
-    REQUIRE(process.wait(15000) == 0);
+    INFO("exit signal " << process.exit_signal());
+    REQUIRE(code == 0);
   }
 };
 
@@ -238,5 +243,66 @@ TEST_CASE("hostile: a SIGUSR1 arriving while a harvest runs is not lost") {
     REQUIRE(complete);
   }
   daemon.stop();
+  run("rm -rf " + dir);
+}
+
+namespace {
+
+// A /proc/PID/task/TID/status field ("CapEff") of every thread, as masks.
+std::vector<uint64_t> thread_caps(pid_t pid, const std::string& field) {
+  std::vector<uint64_t> out;
+  std::string tasks;
+  run("ls /proc/" + std::to_string(pid) + "/task", &tasks);
+  std::istringstream ids(tasks);
+  for (std::string tid; ids >> tid;) {
+    std::istringstream status(
+        read_text("/proc/" + std::to_string(pid) + "/task/" + tid + "/status"));
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind(field + ":", 0) == 0)
+        out.push_back(std::stoull(line.substr(field.size() + 1), nullptr, 16));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "least privilege: once attached, every thread holds CAP_NET_ADMIN and CAP_SYS_ADMIN only") {
+  Topology topo;
+  TagGuard tag("hcaps");
+  std::string dir = make_temp_dir("netacct-hcaps");
+  const uint64_t kRuntime = (uint64_t{1} << 12) | (uint64_t{1} << 21);
+  {
+    Daemon daemon(topo, tag.tag(), dir, "", {"--interval", "0.2"});
+    ::usleep(500000);  // harvests ran: libuv's worker threads exist
+    auto effective = thread_caps(daemon.process.pid(), "CapEff");
+    REQUIRE(effective.size() >= 2);
+    for (uint64_t mask : effective) CHECK(mask == kRuntime);
+    for (uint64_t mask : thread_caps(daemon.process.pid(), "CapPrm")) CHECK(mask == kRuntime);
+    for (uint64_t mask : thread_caps(daemon.process.pid(), "CapBnd")) CHECK(mask == kRuntime);
+    CHECK(read_text(daemon.log).find("capabilities: running with cap_net_admin,cap_sys_admin") !=
+          std::string::npos);
+    // Still able to do its job: the interface goes and comes back, and the
+    // daemon re-attaches with what it kept.
+    std::string ns = "ip -n " + topo.a().netns + " ";
+    run_ok(ns + "link set " + topo.a().ifname + " down && " + ns + "link set " + topo.a().ifname +
+           " up");
+    UdpResult sent =
+        udp_transfer(paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, 50, 100, 41500));
+    REQUIRE(sent.received == 50);
+    CHECK(wait_until(
+        [&] {
+          return flow_counters(read_source(daemon.output, tag.tag()), topo.a().ipv4, topo.b().ipv4,
+                               "UDP")
+                     .rx_packets == 50;
+        },
+        5000));
+    daemon.stop();
+  }
+  {
+    Daemon daemon(topo, tag.tag(), dir, "", {"--interval", "0.2", "--keep-capabilities"});
+    for (uint64_t mask : thread_caps(daemon.process.pid(), "CapEff")) CHECK(mask != kRuntime);
+    daemon.stop();
+  }
   run("rm -rf " + dir);
 }
