@@ -185,6 +185,9 @@ DOCDIR ?= $(PREFIX)/share/doc/netacct
 SYSCONFDIR ?= /etc
 INSTALL_NAMES := netacctd netacct $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
 CONFIG_EXAMPLES := $(wildcard config/*.json)
+# AppArmor profile, SELinux module, sysctl.d example: documentation, not activated.
+SECURITY_FILES := config/apparmor/usr.local.bin.netacctd config/selinux/netacctd.te \
+                  config/selinux/netacctd.fc config/sysctl.d/60-netacct-hardening.conf
 .PHONY: install uninstall cleanup check
 
 install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
@@ -198,6 +201,8 @@ install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
 	  systemd/netacctd@.service > $(DESTDIR)$(UNITDIR)/netacctd@.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/netacctd@.service
 	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -d $(DESTDIR)$(DOCDIR)/security
+	$(Q)install -m 0644 SECURITY.md $(SECURITY_FILES) $(DESTDIR)$(DOCDIR)/security/
 	$(Q)install -m 0644 config/logrotate.d/netacct $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct
 	$(Q)for file in $(CONFIG_EXAMPLES); do \
 	  target=$(DESTDIR)$(SYSCONFDIR)/netacct/$$(basename $$file); \
@@ -208,6 +213,7 @@ install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
 # is still the shipped example (an edited one stays).
 uninstall:
 	$(Q)for name in $(INSTALL_NAMES); do rm -f $(DESTDIR)$(BINDIR)/$$name; done
+	$(Q)rm -rf $(DESTDIR)$(DOCDIR)/security
 	$(Q)rm -f $(DESTDIR)$(UNITDIR)/netacctd@.service $(DESTDIR)$(DOCDIR)/README.md \
 	  $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct
 	$(Q)for file in $(CONFIG_EXAMPLES); do \

@@ -13,8 +13,8 @@
 namespace netacct {
 
 struct CapabilityReport {
-  uint64_t kept = 0;     // effective set afterwards, as a bit mask
-  uint64_t dropped = 0;  // what was effective or permitted before and is gone now
+  uint64_t kept = 0;              // effective set afterwards, as a bit mask
+  uint64_t dropped = 0;           // what was effective or permitted before and is gone now
   bool bounding_dropped = false;  // false when CAP_SETPCAP was missing (systemd)
 };
 
