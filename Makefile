@@ -34,6 +34,13 @@ ifeq ($(SAN),thread)
 CXXFLAGS += -fsanitize=thread -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=thread
 endif
+# SAN=fuzz (with CXX=clang++-14): libFuzzer coverage + ASan + UBSan for the
+# harnesses of tests/fuzz/; `make fuzz` sets it up in $(BUILD)-fuzz.
+ifeq ($(SAN),fuzz)
+CXXFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined -Wno-error
+LDFLAGS += -fsanitize=address,undefined
+endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -275,7 +282,7 @@ bench: deps
 	$(Q)$(BUILD)/bin/netacct-bench
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-tsan $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-tsan $(BUILD)-asan $(BUILD)-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp' 'bpf/*.c' 'bpf/*.h')
@@ -299,6 +306,9 @@ help:
 	@echo "  test           run every test suite; last line: N passed, N failed"
 	@echo "  test-unit | test-bpf | test-integration   one suite"
 	@echo "  bench          kernel-measured ns/packet and harvest rate, vs empty programs"
+	@echo "  fuzz           libFuzzer on every parser of outside input, FUZZ_S=60 s each [FUZZ=name]"
+	@echo "  fuzz-replay    replay the committed corpora (regression cases) once"
+	@echo "  test-asan      unit and integration suites built with ASan+UBSan"
 	@echo "  format | lint  clang-format the C++ sources / check them"
 	@echo "  clean          remove $(BUILD)/"
 	@echo "  help           this list"
@@ -340,5 +350,49 @@ multi-run: $(BUILD)/bin/netacctd $(BUILD)/bin/netacct-multi
 
 verify: $(BUILD)/bin/netacct-verify
 	$(Q)$(BUILD)/bin/netacct-verify
+
+# ---- fuzzing ---------------------------------------------------------------
+# `make fuzz`: each harness of tests/fuzz/ runs FUZZ_S seconds (default 60)
+# from its committed seed corpus tests/fuzz/corpus/NAME/ (new inputs go to a
+# scratch copy), then prints time, executions and corpus size. FUZZ=name
+# runs one. A crash stops with the reproducer in $(BUILD)-fuzz/crashes/NAME/;
+# commit it into the corpus: `make fuzz-replay` (a `make test` step) runs
+# every corpus file once. fuzz_bpf needs root (BPF_PROG_TEST_RUN).
+FUZZ_CXX ?= clang++-14
+FUZZ_S ?= 60
+FUZZ_NAMES := $(sort $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.cpp))))
+FUZZ ?= $(FUZZ_NAMES)
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
+.PHONY: fuzz fuzz-build fuzz-replay test-asan
+
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.cpp $(SUPPORT_SRCS) $(MULTI_LIB_SRCS) $(DAEMON_SRCS)) $(LINK_ALL)
+	$(Q)mkdir -p $(dir $@); echo "  LD      $@"
+	$(Q)$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $(filter %.o,$^) $(LINK_ALL) $(EXT_ALL)
+
+# The same harnesses in the normal build, driven by replay_main.cpp: `make
+# test` replays every committed corpus once (tests/run-all.sh).
+REPLAY_BINS := $(addprefix $(BUILD)/tests/replay/,$(FUZZ_NAMES))
+TEST_BINS += $(REPLAY_BINS)
+$(BUILD)/tests/replay/fuzz_%: $(call obj,tests/fuzz/fuzz_%.cpp tests/fuzz/replay_main.cpp $(SUPPORT_SRCS) $(MULTI_LIB_SRCS) $(DAEMON_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)-fuzz SAN=fuzz CXX=$(FUZZ_CXX) \
+	  $(addprefix $(BUILD)-fuzz/fuzz/,$(FUZZ))
+
+fuzz: fuzz-build
+	$(Q)BUILD=$(BUILD)-fuzz FUZZ_S=$(FUZZ_S) ./tests/fuzz/run.sh $(FUZZ)
+
+fuzz-replay: fuzz-build
+	$(Q)BUILD=$(BUILD)-fuzz ./tests/fuzz/run.sh --replay $(FUZZ)
+
+# ASan + UBSan builds of the unit and integration suites (CI runs this
+# after `make test`); the daemon they start is the ASan build too.
+test-asan:
+	$(Q)$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)-asan SAN=1 \
+	  $(BUILD)-asan/tests/unit_tests $(BUILD)-asan/tests/integration_tests \
+	  $(BUILD)-asan/bin/netacctd $(BUILD)-asan/bin/netacct-cleanup
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  BUILD=$(BUILD)-asan ./tests/run-asan.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

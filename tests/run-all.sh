@@ -46,6 +46,12 @@ run_doctest() {
 run_doctest unit "$BUILD/tests/unit_tests"
 run_doctest bpf "$BUILD/tests/bpf_tests"
 run_doctest integration "$BUILD/tests/integration_tests"
+# Every committed fuzz corpus once (crashes make fuzz found stay fixed).
+for replay in "$BUILD"/tests/replay/fuzz_*; do
+  [ -x "$replay" ] || continue
+  name=$(basename "$replay")
+  run_doctest "replay-$name" "$replay" "tests/fuzz/corpus/$name"
+done
 for script in tests/integration/*.sh; do
   [ -e "$script" ] || continue
   run_doctest "$(basename "$script" .sh)" env BUILD="$BUILD" bash "$script"

@@ -449,7 +449,11 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     opts.config_file = config;
   }
 
-  optind = 1;
+  // 0, not 1: glibc then re-initialises getopt completely. With 1 a parse
+  // that stopped inside a cluster of short options ("-Qd": error at Q)
+  // leaves getopt pointing into that argv, which the next parse reads
+  // (found by tests/fuzz/fuzz_options: a use after free).
+  optind = 0;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":xn:t:i:d::c:Vh", long_options, nullptr)) != -1) {

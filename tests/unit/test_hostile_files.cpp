@@ -17,6 +17,7 @@
 #include "daemon/config/options.hpp"
 #include "daemon/config/whitelist.hpp"
 #include "daemon/ledger/json_export.hpp"
+#include "daemon/ledger/output_scanner.hpp"
 #include "daemon/ledger/sqlite_store.hpp"
 #include "ledger_fakes.hpp"
 
@@ -259,4 +260,18 @@ TEST_CASE("hostile: /metrics listens on loopback unless told otherwise") {
   REQUIRE(parsed.ok());
   CHECK(parsed->metrics);
   CHECK(parsed->metrics_listen == "127.0.0.1:9464");
+}
+
+TEST_CASE("hostile: a traffic_data array outside \"sources\" is data, not rows") {
+  // Regression (fuzz_output_scanner, a SEGV in the value stack).
+  TempDir dir;
+  const std::string path = dir.file("out.json");
+  write(path, R"({"source/": [{"id": "t", "traffic_data": [{"source_ip": "1.2.3.4"}]}],
+                  "sources": []})");
+  ScanOptions options;
+  options.our_id = "t";
+  options.on_our_row = [](const FlowRow&, uint8_t) -> Result<void> { return ok(); };
+  auto scanned = scan_output_file(path, options);
+  REQUIRE(scanned.ok());
+  CHECK_FALSE(scanned->ours);
 }

@@ -176,3 +176,13 @@ TEST_CASE("--xdp takes an optional mode; --xdp-generic is --xdp=generic") {
   CHECK(from_file->xdp);
   CHECK(from_file->xdp_generic);
 }
+
+TEST_CASE("options: a parse that stopped inside a cluster of short flags leaves nothing behind") {
+  // Regression (fuzz_options, a use after free): "-Qd" fails at Q with d
+  // still pending; the next parse must not see that d.
+  CHECK_FALSE(parse({"-Qd", "eth0"}).ok());
+  auto next = parse({"eth0"});
+  REQUIRE(next.ok());
+  CHECK_FALSE(next->debug);
+  CHECK(next->interface == "eth0");
+}

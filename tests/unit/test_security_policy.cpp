@@ -31,9 +31,10 @@ int shell(const std::string& command, std::string* output) {
 
 TEST_CASE("security: the AppArmor profile parses (apparmor_parser -QT, no kernel load)") {
   std::string out;
-  int rc = shell("apparmor_parser --skip-kernel-load --skip-read-cache --skip-cache "
-                 "config/apparmor/usr.local.bin.netacctd",
-                 &out);
+  int rc = shell(
+      "apparmor_parser --skip-kernel-load --skip-read-cache --skip-cache "
+      "config/apparmor/usr.local.bin.netacctd",
+      &out);
   INFO(out);
   CHECK(rc == 0);
   // A profile that does not parse prints "AppArmor parser error".
@@ -48,11 +49,11 @@ TEST_CASE("security: the AppArmor profile parses (apparmor_parser -QT, no kernel
 TEST_CASE("security: the SELinux module compiles (checkmodule -M -m) and packages") {
   TempDir dir;
   std::string out;
-  int rc = shell("checkmodule -M -m -o " + dir.file("netacctd.mod") +
-                     " config/selinux/netacctd.te && semodule_package -o " +
-                     dir.file("netacctd.pp") + " -m " + dir.file("netacctd.mod") +
-                     " -f config/selinux/netacctd.fc",
-                 &out);
+  int rc =
+      shell("checkmodule -M -m -o " + dir.file("netacctd.mod") +
+                " config/selinux/netacctd.te && semodule_package -o " + dir.file("netacctd.pp") +
+                " -m " + dir.file("netacctd.mod") + " -f config/selinux/netacctd.fc",
+            &out);
   INFO(out);
   CHECK(rc == 0);
   CHECK(::access(dir.file("netacctd.pp").c_str(), R_OK) == 0);
