@@ -388,11 +388,11 @@ fuzz-replay: fuzz-build
 
 # ASan + UBSan builds of the unit and integration suites (CI runs this
 # after `make test`); the daemon they start is the ASan build too.
-test-asan:
+test-asan: deps
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)-asan SAN=1 \
 	  $(BUILD)-asan/tests/unit_tests $(BUILD)-asan/tests/integration_tests \
-	  $(BUILD)-asan/bin/netacctd $(BUILD)-asan/bin/netacct-cleanup
-	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	  BUILD=$(BUILD)-asan ./tests/run-asan.sh
+	  $(BUILD)-asan/bin/netacctd $(BUILD)-asan/bin/netacct \
+	  $(addprefix $(BUILD)-asan/bin/,$(TOOL_NAMES) netacct-multi netacct-verify)
+	$(Q)BUILD=$(BUILD)-asan ./tests/run-asan.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

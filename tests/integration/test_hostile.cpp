@@ -75,6 +75,9 @@ struct Daemon {
     INFO(read_text(log));
     INFO("exit signal " << process.exit_signal());
     REQUIRE(code == 0);
+    // uv_loop_close returned 0: every libuv handle was closed.
+    CHECK(read_text(log).find("libuv handles left open") == std::string::npos);
+    CHECK(read_text(log).find("stopped after") != std::string::npos);
   }
 };
 
