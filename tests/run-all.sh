@@ -52,6 +52,8 @@ for replay in "$BUILD"/tests/replay/fuzz_*; do
   name=$(basename "$replay")
   run_doctest "replay-$name" "$replay" "tests/fuzz/corpus/$name"
 done
+# The soak, short: 60 s of traffic under random faults (`make soak` runs 300 s).
+SOAK_S=${TEST_SOAK_S:-60} run_doctest soak "$BUILD/tests/soak_tests"
 for script in tests/integration/*.sh; do
   [ -e "$script" ] || continue
   run_doctest "$(basename "$script" .sh)" env BUILD="$BUILD" bash "$script"
