@@ -2,6 +2,8 @@
 # `make bench` build what they need first, so on a fresh machine `make test`
 # alone does all set-up (after `make deps`, which it also runs).
 BUILD ?= build
+# `make` alone builds everything (the first rule below would otherwise win).
+.DEFAULT_GOAL := all
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 

@@ -21,8 +21,7 @@ BpfFixture& fixture(bool l3) {
   static std::unique_ptr<BpfFixture> ethernet, none;
   std::unique_ptr<BpfFixture>& slot = l3 ? none : ethernet;
   if (!slot) {
-    slot = std::make_unique<BpfFixture>(1024, 64,
-                                        l3 ? NETACCT_LINK_IP : NETACCT_LINK_ETHERNET);
+    slot = std::make_unique<BpfFixture>(1024, 64, l3 ? NETACCT_LINK_IP : NETACCT_LINK_ETHERNET);
     // Whitelisted remotes exercise the trie path.
     slot->whitelist("10.0.0.0/8", NETACCT_WL_MATCH_REMOTE);
     slot->whitelist("2001:db8::/32", NETACCT_WL_MATCH_REMOTE | NETACCT_WL_MATCH_LOCAL);

@@ -9,7 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   netacct::fuzz::quiet();
   const std::string dir = netacct::fuzz::scratch_dir();
-  for (const char* suffix : {"-wal", "-shm", "-journal"}) ::unlink((dir + "/t.db" + suffix).c_str());
+  for (const char* suffix : {"-wal", "-shm", "-journal"})
+    ::unlink((dir + "/t.db" + suffix).c_str());
   std::string path = netacct::fuzz::write_scratch("t.db", data, size);
   if (auto reader = netacct::LedgerReader::open(path); reader) (void)(*reader)->snapshot();
   netacct::SqliteStore::Options options;
