@@ -407,10 +407,13 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   // reports). Counted as flows it is told apart, but in an overflow bucket it
   // would mix with the soak's own traffic: new links in these namespaces send
   // no DAD or RS, and no overfill follows a flap until its MLD reports are over.
+  // The first link's router solicitations (sent with a growing backoff)
+  // stop with accept_ra=0 on it.
   for (const Endpoint* end : {&topo.a(), &topo.b()})
     run_ok("ip netns exec " + end->netns +
            " sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.accept_dad=0 "
-           "net.ipv6.conf.default.router_solicitations=0");
+           "net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf." +
+           end->ifname + ".accept_ra=0 net.ipv6.conf." + end->ifname + ".router_solicitations=0");
   double interval = 0.5;
   auto write_config = [&] {
     boost::json::object conf{
@@ -679,11 +682,18 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   // Flat: no fd leak (a handful of fds of slack for sockets that come and go)
   // and no RSS growth beyond noise, within each daemon process's life.
   std::map<pid_t, std::pair<Sample, Sample>> per_process;
+  std::map<pid_t, double> born;
+  for (auto& s : samples) born.try_emplace(s.pid, s.at_s);
   for (auto& s : samples) {
+    if (s.at_s < born[s.pid] + 5) continue;
     auto [it, fresh] = per_process.try_emplace(s.pid, s, s);
     if (!fresh) it->second.second = s;
   }
+  // A process is judged from its first sample at least 5 s into its life
+  // (its thread pool, metrics connections and exporter start lazily).
   for (auto& [pid, range] : per_process) {
+    INFO("pid " << pid << ": fds " << range.first.fds << " -> " << range.second.fds << ", rss "
+                << range.first.rss_kib << " -> " << range.second.rss_kib << " KiB");
     CHECK(range.second.fds <= range.first.fds + 4);
     CHECK(range.second.rss_kib <= range.first.rss_kib + 16 * 1024);
   }
@@ -691,6 +701,11 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
     ::umount2(state.c_str(), MNT_DETACH);
     run("rm -rf " + dir);
   } else {
+    MESSAGE("truth rx " << truth.rx.bytes << " B / " << truth.rx.packets << " pkts, tx "
+                        << truth.tx.bytes << " B / " << truth.tx.packets << " pkts; ledger rx "
+                        << ledger.tally.rx.bytes << " / " << ledger.tally.rx.packets << ", tx "
+                        << ledger.tally.tx.bytes << " / " << ledger.tally.tx.packets
+                        << "; ICMPv6 chatter packets " << ledger.chatter_packets);
     run("cp -a " + state + " " + dir + "/state-kept");  // the tmpfs goes; its files stay
     MESSAGE("kept for a post-mortem: " << dir);
   }
