@@ -1,16 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The libfixbuf side of the exporter. Records are appended in manual mode
-// (fBufAppend reports the end of a message instead of emitting it), so the
-// caller learns exactly which records were in a message that failed.
+// The libfixbuf side of the exporter. libfixbuf encodes (templates, sets,
+// records, sequence numbers) into a message buffer (fbExporterAllocBuffer);
+// this file sends each message on a socket it owns. libfixbuf's own UDP
+// writer cannot be used: it reports a refused datagram once per process, as
+// a warning, and returns success (fbexporter.c, fbExporterWriteUDP), so a
+// collector that went away would be invisible. Records are appended in
+// manual mode (fBufAppend reports the end of a message instead of emitting
+// it), so the caller learns exactly which records a failed message held.
 #include "ipfix_session.hpp"
 
+#include <fcntl.h>
 #include <fixbuf/public.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "../common/log.hpp"
+#include "../common/unique_fd.hpp"
 
 namespace netacct {
 
 namespace {
+
+// libfixbuf's glib warnings go to our log instead of raw stderr.
+void glib_to_log(const gchar*, GLogLevelFlags level, const gchar* message, gpointer) {
+  const char* text = message ? message : "";
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    NA_WARN("libfixbuf: %s", text);
+  else
+    NA_DEBUG("libfixbuf: %s", text);
+}
+
+void route_glib_log() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    g_log_set_handler(nullptr, static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK | G_LOG_FLAG_RECURSION),
+                      glib_to_log, nullptr);
+  });
+}
 
 // The wire records, packed in template order: libfixbuf copies fields by
 // the template's lengths, with no padding between them.
@@ -96,11 +129,70 @@ Error fixbuf_error(const std::string& op, const CollectorAddress& collector,
   return Error{op + ": " + error.text(), 0, collector.text};
 }
 
+// Message sizes: one UDP datagram below the path MTU (libfixbuf's own UDP
+// default); TCP messages may be larger.
+constexpr uint16_t kUdpMessage = 1420;
+constexpr uint16_t kTcpMessage = 8192;
+// A connect, or a send a collector does not drain, fails after this long.
+constexpr int kSocketTimeoutMs = 5000;
+
+struct AddrInfoFree {
+  void operator()(addrinfo* ai) const { freeaddrinfo(ai); }
+};
+
+// A connected socket to the collector: UDP (connected, so a closed port's
+// ICMP error comes back as ECONNREFUSED) or TCP with bounded connect and
+// send times.
+Result<UniqueFd> connect_collector(const CollectorAddress& collector) {
+  const bool tcp = collector.transport == CollectorTransport::Tcp;
+  addrinfo hints{};
+  hints.ai_socktype = tcp ? SOCK_STREAM : SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  int rc = getaddrinfo(collector.host.c_str(), collector.port.c_str(), &hints, &found);
+  if (rc != 0)
+    return Error{std::string("IPFIX collector address: ") + gai_strerror(rc), 0, collector.text};
+  std::unique_ptr<addrinfo, AddrInfoFree> list(found);
+  Error last{"IPFIX connect", 0, collector.text};
+  for (addrinfo* ai = list.get(); ai; ai = ai->ai_next) {
+    UniqueFd fd(
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+    if (!fd) {
+      last.err = errno;
+      continue;
+    }
+    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+      if (errno != EINPROGRESS) {
+        last.err = errno;
+        continue;
+      }
+      pollfd p{fd.get(), POLLOUT, 0};
+      int error = 0;
+      socklen_t length = sizeof error;
+      if (::poll(&p, 1, kSocketTimeoutMs) != 1) {
+        last.err = ETIMEDOUT;
+        continue;
+      }
+      if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+        last.err = error ? error : errno;
+        continue;
+      }
+    }
+    // Blocking from here, with a send timeout: the worker may wait for a
+    // slow collector, never forever.
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+    timeval tv{kSocketTimeoutMs / 1000, 0};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return fd;
+  }
+  return last;
+}
+
 class FixbufSession final : public IpfixTransport {
  public:
   explicit FixbufSession(IpfixSessionConfig config) : config_(std::move(config)) {}
 
   Result<void> open() {
+    route_glib_log();
     model_.reset(fbInfoModelAlloc());
     std::unique_ptr<fbSession_t, SessionFree> session(fbSessionAlloc(model_.get()));
     GErrorHolder error;
@@ -117,13 +209,13 @@ class FixbufSession final : public IpfixTransport {
       if (!fbSessionAddTemplate(session.get(), FALSE, tid, owned, error.out()))
         return fixbuf_error("IPFIX external template", config_.collector, error);
     }
-    fbConnSpec_t spec = FB_CONNSPEC_INIT;
-    spec.transport = config_.collector.transport == CollectorTransport::Tcp ? FB_TCP : FB_UDP;
-    spec.host = const_cast<char*>(config_.collector.host.c_str());
-    spec.svc = const_cast<char*>(config_.collector.port.c_str());
-    fbExporter_t* exporter = fbExporterAllocNet(&spec);
-    if (!exporter)
-      return Error{"IPFIX collector address does not resolve", 0, config_.collector.text};
+    auto connected = connect_collector(config_.collector);
+    if (!connected) return connected.error();
+    socket_ = std::move(connected.value());
+    message_.resize(config_.collector.transport == CollectorTransport::Tcp ? kTcpMessage
+                                                                           : kUdpMessage);
+    fbExporter_t* exporter =
+        fbExporterAllocBuffer(message_.data(), static_cast<uint16_t>(message_.size()));
     // The buffer owns the session and the exporter from here on.
     buf_.reset(fBufAllocForExport(session.release(), exporter));
     fBufSetAutomaticMode(buf_.get(), FALSE);
@@ -145,7 +237,7 @@ class FixbufSession final : public IpfixTransport {
       // start the message the templates go into (automatic mode hides this).
       fbSession_t* session = fBufGetSession(buf_.get());
       bool exported = fbSessionExportTemplates(session, gerror.out());
-      if (!exported && gerror.is_end_of_message() && fBufEmit(buf_.get(), gerror.out()))
+      if (!exported && gerror.is_end_of_message() && emit(gerror))
         exported = fbSessionExportTemplates(session, gerror.out());
       if (!exported) {
         fail("IPFIX templates");
@@ -161,7 +253,7 @@ class FixbufSession final : public IpfixTransport {
           fail("IPFIX append");
           return {message_start, 0};
         }
-        if (!fBufEmit(buf_.get(), gerror.out())) {
+        if (!emit(gerror)) {
           fail("IPFIX send");
           return {message_start, i - message_start};
         }
@@ -173,7 +265,7 @@ class FixbufSession final : public IpfixTransport {
         }
       }
     }
-    if (!fBufEmit(buf_.get(), gerror.out())) {
+    if (!emit(gerror)) {
       fail("IPFIX send");
       return {message_start, count - message_start};
     }
@@ -181,6 +273,26 @@ class FixbufSession final : public IpfixTransport {
   }
 
  private:
+  // fBufEmit encodes the message into message_; then it goes on the socket
+  // (one datagram, or the whole message on the TCP stream).
+  bool emit(GErrorHolder& error) {
+    if (!fBufEmit(buf_.get(), error.out())) return false;
+    size_t length = fbExporterGetMsgLen(fBufGetExporter(buf_.get()));
+    size_t at = 0;
+    while (at < length) {
+      ssize_t n = ::send(socket_.get(), message_.data() + at, length - at, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : EIO;
+        g_set_error(error.out(), FB_ERROR_DOMAIN, FB_ERROR_IO, "send: %s",
+                    std::strerror(err == EAGAIN ? ETIMEDOUT : err));
+        return false;
+      }
+      at += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
   bool append(const IpfixRecord& record, GErrorHolder& error) {
     const uint16_t tid = record.family == NETACCT_FAMILY_IPV6 ? kIpfixTemplateV6 : kIpfixTemplateV4;
     if (tid != current_tid_) {
@@ -216,8 +328,11 @@ class FixbufSession final : public IpfixTransport {
   }
 
   IpfixSessionConfig config_;
-  // Declared first, destroyed last: the buffer's templates point into it.
+  UniqueFd socket_;
+  // Declared before the buffer, destroyed after it: its templates point
+  // into the model, its exporter writes into message_.
   std::unique_ptr<fbInfoModel_t, ModelFree> model_;
+  std::vector<uint8_t> message_;
   std::unique_ptr<fBuf_t, BufFree> buf_;
   int64_t templates_sent_ms_ = -1;
   uint16_t current_tid_ = 0;
