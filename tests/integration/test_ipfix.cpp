@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// IPFIX export end to end, with Debian's own collectors: nfcapd (nfdump) on
+// 127.0.0.1 and pmacct's nfacctd on ::1, both inside the test's namespace A
+// (its own lo), next to netacctd counting veth-a. Known IPv4 and IPv6 UDP
+// crosses the veth both ways over several harvests; what the collectors'
+// own readers print (nfdump -o csv, nfacctd's print plugin) must equal the
+// ground truth and the ledger, per flow and direction. A second test stops
+// the collector mid-run: drops are counted in /metrics, the harvests keep
+// their pace, the ledger stays exact, and down/recovery are logged once.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "it_common.hpp"
+#include "metrics_common.hpp"
+#include "tests/support/netns_process.hpp"
+#include "tests/support/traffic.hpp"
+
+using namespace netacct::test;
+
+namespace {
+
+constexpr uint16_t kNfcapdPort = 2055;
+constexpr uint16_t kNfacctdPort = 2056;
+
+// (source, destination, protocol as the reader prints it) -> totals.
+using FlowTotals = std::map<std::tuple<std::string, std::string, std::string>, netacct_counters>;
+
+std::vector<std::string> split_csv(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream in(line);
+  std::string field;
+  while (std::getline(in, field, ',')) out.push_back(field);
+  return out;
+}
+
+// Packets and bytes land in rx_* (a collector record has one direction).
+void add(FlowTotals& totals, const std::string& src, const std::string& dst,
+         const std::string& proto, uint64_t packets, uint64_t bytes) {
+  netacct_counters& c = totals[{src, dst, proto}];
+  c.rx_packets += packets;
+  c.rx_bytes += bytes;
+}
+
+uint64_t number(const std::string& text) {
+  return text.empty() ? 0 : std::stoull(text);
+}
+
+// `nfdump -R DIR -o csv` (nfdump 1.7): a header line naming the columns,
+// one line per record, then an empty line and a summary.
+FlowTotals read_nfdump(const std::string& dir, std::string* raw) {
+  std::string out;
+  run("nfdump -R " + dir + " -o csv 2>&1", &out);
+  if (raw) *raw = out;
+  FlowTotals totals;
+  std::stringstream in(out);
+  std::string line;
+  std::map<std::string, size_t> column;
+  while (std::getline(in, line)) {
+    if (line.empty() || line == "Summary") break;
+    std::vector<std::string> fields = split_csv(line);
+    if (column.empty()) {
+      for (size_t i = 0; i < fields.size(); i++) column[fields[i]] = i;
+      if (!column.count("sa") || !column.count("ibyt")) return {};
+      continue;
+    }
+    if (fields.size() <= column["ibyt"]) continue;
+    add(totals, fields[column["sa"]], fields[column["da"]], fields[column["pr"]],
+        number(fields[column["ipkt"]]), number(fields[column["ibyt"]]));
+  }
+  return totals;
+}
+
+// nfacctd's print plugin, CSV, appended each refresh:
+// SRC_IP,DST_IP,PROTOCOL,PACKETS,BYTES.
+FlowTotals read_nfacctd(const std::string& path) {
+  FlowTotals totals;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields = split_csv(line);
+    if (fields.size() != 5 || fields[0] == "SRC_IP") continue;
+    add(totals, fields[0], fields[1], fields[2], number(fields[3]), number(fields[4]));
+  }
+  return totals;
+}
+
+// A collector record's view of one direction of a ledger flow.
+netacct_counters one_way(uint64_t packets, uint64_t bytes) {
+  netacct_counters c{};
+  c.rx_packets = packets;
+  c.rx_bytes = bytes;
+  return c;
+}
+
+std::unique_ptr<NetnsProcess> start_nfcapd(const std::string& netns, const std::string& dir) {
+  run_ok("mkdir -p " + dir);
+  auto nfcapd = std::make_unique<NetnsProcess>(
+      netns,
+      std::vector<std::string>{"/usr/bin/nfcapd", "-w", dir, "-p", std::to_string(kNfcapdPort),
+                               "-b", "127.0.0.1", "-t", "3600"},
+      dir + ".log");
+  bool up = wait_until(
+      [&] { return read_text(dir + ".log").find("Startup nfcapd.") != std::string::npos; }, 10000);
+  INFO("nfcapd log:\n" << read_text(dir + ".log"));
+  REQUIRE(up);
+  return nfcapd;
+}
+
+std::unique_ptr<NetnsProcess> start_nfacctd(const std::string& netns, const std::string& dir) {
+  const std::string config = dir + "/nfacctd.conf";
+  std::ofstream(config) << "daemonize: false\n"
+                           "nfacctd_ip: ::1\n"
+                           "nfacctd_port: "
+                        << kNfacctdPort
+                        << "\n"
+                           "plugins: print\n"
+                           "print_output: csv\n"
+                           "print_output_file: "
+                        << dir
+                        << "/nfacctd.csv\n"
+                           "print_output_file_append: true\n"
+                           "print_refresh_time: 1\n"
+                           "aggregate: src_host,dst_host,proto\n";
+  auto nfacctd = std::make_unique<NetnsProcess>(
+      netns, std::vector<std::string>{"/usr/sbin/nfacctd", "-f", config}, dir + "/nfacctd.log");
+  bool up = wait_until(
+      [&] {
+        return read_text(dir + "/nfacctd.log").find("waiting for NetFlow/IPFIX data") !=
+               std::string::npos;
+      },
+      10000);
+  INFO("nfacctd log:\n" << read_text(dir + "/nfacctd.log"));
+  REQUIRE(up);
+  return nfacctd;
+}
+
+// Sum of one metric's samples for one collector.
+double collector_metric(const std::string& text, const std::string& name,
+                        const std::string& collector) {
+  double sum = 0;
+  for (const auto& [series, value] : metric_samples(text))
+    if (series.rfind(name + "{", 0) == 0 &&
+        series.find("collector=\"" + collector + "\"") != std::string::npos)
+      sum += value;
+  return sum;
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t count = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) count++;
+  return count;
+}
+
+void stop_daemon(DaemonProcess& daemon, const std::string& log) {
+  daemon.signal(SIGTERM);
+  int code = daemon.wait(15000);
+  INFO("daemon log:\n" << read_text(log));
+  CHECK(code == 0);
+}
+
+// One round of known traffic across veth-a: both directions, both
+// families. The expected ledger rows (local = A) grow by it.
+struct Traffic {
+  const Topology& topo;
+  netacct_counters v4{};
+  netacct_counters v6{};
+  uint16_t port = 41000;
+
+  void round() {
+    const Endpoint& a = topo.a();
+    const Endpoint& b = topo.b();
+    udp_exact(a.netns, b.netns, b.ipv4, 50, 200, port);
+    udp_exact(b.netns, a.netns, a.ipv4, 40, 700, port);
+    udp_exact(a.netns, b.netns, b.ipv6, 30, 300, port);
+    udp_exact(b.netns, a.netns, a.ipv6, 20, 1200, port);
+    v4 += udp_expect(a.ipv4, 50, 200, 40, 700);
+    v6 += udp_expect(a.ipv6, 30, 300, 20, 1200);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ipfix: nfcapd and nfacctd receive per-flow totals equal to the ground truth") {
+  Topology topo;
+  TagGuard tag("ipfix");
+  std::string dir = make_temp_dir("netacct-ipfix");
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  const std::string& ns = topo.a().netns;
+  auto nfcapd = start_nfcapd(ns, dir + "/nfcapd");
+  auto nfacctd = start_nfacctd(ns, dir);
+
+  DaemonProcess daemon;
+  start_metrics_daemon(daemon, topo, tag.tag(), output, log,
+                       {"--ipfix", "127.0.0.1:" + std::to_string(kNfcapdPort), "--ipfix",
+                        "[::1]:" + std::to_string(kNfacctdPort)});
+  Traffic traffic{topo};
+  for (int i = 0; i < 3; i++) {  // three rounds, each in a harvest of its own
+    traffic.round();
+    ::usleep(700000);
+  }
+  const Endpoint& a = topo.a();
+  const Endpoint& b = topo.b();
+  // The ledger (through the JSON it renders) has the ground truth.
+  bool exact = wait_until(
+      [&] {
+        boost::json::value source = read_source(output, tag.tag());
+        return flow_counters(source, a.ipv4, b.ipv4, "UDP") == traffic.v4 &&
+               flow_counters(source, a.ipv6, b.ipv6, "UDP") == traffic.v6;
+      },
+      10000);
+  REQUIRE(exact);
+  stop_daemon(daemon, log);  // the final harvest is exported, then drained
+  const std::string metrics_log = read_text(log);
+  CHECK(metrics_log.find("unreachable") == std::string::npos);
+
+  // nfacctd prints every second; nfcapd writes its file when it stops.
+  const std::string csv = dir + "/nfacctd.csv";
+  auto expect_in = [&](const FlowTotals& got, const std::string& udp) {
+    CHECK(got.count({a.ipv4, b.ipv4, udp}) == 1);
+    CHECK(got.count({b.ipv4, a.ipv4, udp}) == 1);
+    // tx: local -> remote; rx: remote -> local.
+    CHECK(got.at({a.ipv4, b.ipv4, udp}) == one_way(traffic.v4.tx_packets, traffic.v4.tx_bytes));
+    CHECK(got.at({b.ipv4, a.ipv4, udp}) == one_way(traffic.v4.rx_packets, traffic.v4.rx_bytes));
+    CHECK(got.at({a.ipv6, b.ipv6, udp}) == one_way(traffic.v6.tx_packets, traffic.v6.tx_bytes));
+    CHECK(got.at({b.ipv6, a.ipv6, udp}) == one_way(traffic.v6.rx_packets, traffic.v6.rx_bytes));
+  };
+  bool printed = wait_until(
+      [&] {
+        FlowTotals got = read_nfacctd(csv);
+        auto it = got.find({b.ipv6, a.ipv6, "udp"});
+        return it != got.end() && it->second.rx_packets == traffic.v6.rx_packets;
+      },
+      10000);
+  nfacctd->stop();
+  INFO("nfacctd print output:\n" << read_text(csv));
+  CHECK(printed);
+  expect_in(read_nfacctd(csv), "udp");
+
+  REQUIRE(nfcapd->stop());
+  std::string raw;
+  FlowTotals nfdump = read_nfdump(dir + "/nfcapd", &raw);
+  INFO("nfdump -o csv:\n" << raw);
+  REQUIRE_FALSE(nfdump.empty());
+  expect_in(nfdump, "UDP");
+
+  // Independently of the JSON: the datagrams' own sizes.
+  CHECK(traffic.v4.tx_bytes == 3 * 50 * uint64_t{20 + 8 + 200});
+  CHECK(traffic.v6.rx_bytes == 3 * 20 * uint64_t{40 + 8 + 1200});
+
+  // Reconcile: everything nfcapd received (flows and bucket records) sums
+  // to the JSON's flows plus its buckets.
+  uint64_t collector_bytes = 0;
+  for (const auto& [key, c] : nfdump) collector_bytes += c.rx_bytes;
+  boost::json::value source = read_source(output, tag.tag());
+  const auto& object = source.as_object();
+  uint64_t ledger_bytes = object.at("summary").at("total_bytes").to_number<uint64_t>();
+  for (const auto& bucket : object.at("buckets").as_object())
+    ledger_bytes += bucket.value().at("rx_bytes").to_number<uint64_t>() +
+                    bucket.value().at("tx_bytes").to_number<uint64_t>();
+  CHECK(collector_bytes == ledger_bytes);
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("ipfix: a collector stopped mid-run: drops counted, harvests on time, ledger exact") {
+  Topology topo;
+  TagGuard tag("ipfixdown");
+  std::string dir = make_temp_dir("netacct-ipfix");
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  const std::string& ns = topo.a().netns;
+  const std::string collector = "127.0.0.1:" + std::to_string(kNfcapdPort);
+  auto nfcapd = start_nfcapd(ns, dir + "/nfcapd");
+  DaemonProcess daemon;
+  start_metrics_daemon(daemon, topo, tag.tag(), output, log, {"--ipfix", collector});
+
+  Traffic traffic{topo};
+  traffic.round();
+  REQUIRE(wait_until(
+      [&] {
+        return collector_metric(scrape(ns), "netacct_ipfix_records_sent_total", collector) > 0;
+      },
+      10000));
+  REQUIRE(nfcapd->stop());  // the collector goes away
+
+  auto started = std::chrono::steady_clock::now();
+  double harvests0 = metric_value(scrape(ns), "netacct_harvests_total");
+  double dropped = 0, unexported = 0, up = 1;
+  for (int i = 0; i < 8; i++) {  // 8 rounds over about 5 s
+    traffic.round();
+    ::usleep(600000);
+  }
+  bool counted = wait_until(
+      [&] {
+        std::string text = scrape(ns);
+        dropped = collector_metric(text, "netacct_ipfix_records_dropped_total", collector);
+        unexported = collector_metric(text, "netacct_ipfix_bytes_unexported_total", collector);
+        up = collector_metric(text, "netacct_ipfix_up", collector);
+        return dropped > 0 && unexported > 0 && up == 0;
+      },
+      10000);
+  INFO("dropped " << dropped << ", bytes unexported " << unexported << ", up " << up);
+  CHECK(counted);
+  double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double harvests1 = metric_value(scrape(ns), "netacct_harvests_total");
+  INFO("elapsed " << elapsed << " s, harvests " << harvests0 << " -> " << harvests1);
+  CHECK(harvests1 - harvests0 >= 0.8 * elapsed / 0.5 - 2);  // interval 0.5 s kept
+  MESSAGE("collector down " << elapsed << " s: " << harvests1 - harvests0 << " harvests, "
+                            << dropped << " records dropped, " << unexported
+                            << " bytes unexported");
+
+  // The collector comes back: the exporter says so once.
+  auto back = start_nfcapd(ns, dir + "/nfcapd-back");
+  bool recovered = wait_until(
+      [&] {
+        traffic.round();
+        ::usleep(500000);
+        return read_text(log).find("sending again") != std::string::npos;
+      },
+      30000);
+  CHECK(recovered);
+
+  // The ledger is exact whatever the collector did.
+  const Endpoint& a = topo.a();
+  const Endpoint& b = topo.b();
+  bool exact = wait_until(
+      [&] {
+        boost::json::value source = read_source(output, tag.tag());
+        return flow_counters(source, a.ipv4, b.ipv4, "UDP") == traffic.v4 &&
+               flow_counters(source, a.ipv6, b.ipv6, "UDP") == traffic.v6;
+      },
+      10000);
+  CHECK(exact);
+  stop_daemon(daemon, log);
+  const std::string text = read_text(log);
+  INFO("daemon log:\n" << text);
+  CHECK(occurrences(text, "IPFIX collector " + collector + " unreachable") == 1);
+  CHECK(occurrences(text, "IPFIX collector " + collector + ": sending again") == 1);
+  run("rm -rf " + dir);
+}
