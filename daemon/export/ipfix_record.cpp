@@ -9,25 +9,18 @@ namespace {
 
 void add_directions(std::vector<IpfixRecord>& out, IpfixRecord base, const uint8_t local[16],
                     const uint8_t remote[16], const netacct_counters& counters, uint32_t ifindex) {
-  if (counters.rx_packets || counters.rx_bytes) {
-    IpfixRecord rx = base;
-    std::memcpy(rx.source.data(), remote, 16);
-    std::memcpy(rx.destination.data(), local, 16);
-    rx.octets = counters.rx_bytes;
-    rx.packets = counters.rx_packets;
-    rx.direction = kIpfixIngress;
-    rx.ingress_interface = ifindex;
-    out.push_back(rx);
-  }
-  if (counters.tx_packets || counters.tx_bytes) {
-    IpfixRecord tx = base;
-    std::memcpy(tx.source.data(), local, 16);
-    std::memcpy(tx.destination.data(), remote, 16);
-    tx.octets = counters.tx_bytes;
-    tx.packets = counters.tx_packets;
-    tx.direction = kIpfixEgress;
-    tx.egress_interface = ifindex;
-    out.push_back(tx);
+  for (uint8_t direction : {kIpfixIngress, kIpfixEgress}) {
+    const bool rx = direction == kIpfixIngress;
+    IpfixRecord record = base;
+    record.octets = rx ? counters.rx_bytes : counters.tx_bytes;
+    record.packets = rx ? counters.rx_packets : counters.tx_packets;
+    if (record.octets == 0 && record.packets == 0) continue;
+    // As the packets travelled: received ones came from the remote side.
+    std::memcpy(record.source.data(), rx ? remote : local, 16);
+    std::memcpy(record.destination.data(), rx ? local : remote, 16);
+    record.direction = direction;
+    (rx ? record.ingress_interface : record.egress_interface) = ifindex;
+    out.push_back(record);
   }
 }
 

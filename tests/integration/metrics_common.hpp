@@ -158,6 +158,14 @@ inline void start_metrics_daemon(DaemonProcess& daemon, const Topology& topo,
   REQUIRE(daemon.running());
 }
 
+// SIGTERM: the final harvest, then a clean exit (code 0) within 15 s.
+inline void stop_metrics_daemon(DaemonProcess& daemon, const std::string& log) {
+  daemon.signal(SIGTERM);
+  int code = daemon.wait(15000);
+  INFO("daemon log:\n" << read_text(log));
+  CHECK(code == 0);
+}
+
 // A Prometheus server inside a namespace, scraping the daemon every second,
 // with its storage in a temporary directory; killed by the destructor.
 class PrometheusServer {

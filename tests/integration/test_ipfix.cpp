@@ -156,13 +156,6 @@ size_t occurrences(const std::string& text, const std::string& what) {
   return count;
 }
 
-void stop_daemon(DaemonProcess& daemon, const std::string& log) {
-  daemon.signal(SIGTERM);
-  int code = daemon.wait(15000);
-  INFO("daemon log:\n" << read_text(log));
-  CHECK(code == 0);
-}
-
 // One round of known traffic across veth-a: both directions, both
 // families. The expected ledger rows (local = A) grow by it.
 struct Traffic {
@@ -180,6 +173,18 @@ struct Traffic {
     udp_exact(b.netns, a.netns, a.ipv6, 20, 1200, port);
     v4 += udp_expect(a.ipv4, 50, 200, 40, 700);
     v6 += udp_expect(a.ipv6, 30, 300, 20, 1200);
+  }
+
+  // Waits (bounded) until the ledger, through the JSON it renders, holds
+  // exactly the traffic sent so far.
+  bool ledger_exact(const std::string& output, const std::string& tag) const {
+    return wait_until(
+        [&] {
+          boost::json::value source = read_source(output, tag);
+          return flow_counters(source, topo.a().ipv4, topo.b().ipv4, "UDP") == v4 &&
+                 flow_counters(source, topo.a().ipv6, topo.b().ipv6, "UDP") == v6;
+        },
+        10000);
   }
 };
 
@@ -205,16 +210,8 @@ TEST_CASE("ipfix: nfcapd and nfacctd receive per-flow totals equal to the ground
   }
   const Endpoint& a = topo.a();
   const Endpoint& b = topo.b();
-  // The ledger (through the JSON it renders) has the ground truth.
-  bool exact = wait_until(
-      [&] {
-        boost::json::value source = read_source(output, tag.tag());
-        return flow_counters(source, a.ipv4, b.ipv4, "UDP") == traffic.v4 &&
-               flow_counters(source, a.ipv6, b.ipv6, "UDP") == traffic.v6;
-      },
-      10000);
-  REQUIRE(exact);
-  stop_daemon(daemon, log);  // the final harvest is exported, then drained
+  REQUIRE(traffic.ledger_exact(output, tag.tag()));
+  stop_metrics_daemon(daemon, log);  // the final harvest is exported, then drained
   const std::string metrics_log = read_text(log);
   CHECK(metrics_log.find("unreachable") == std::string::npos);
 
@@ -325,17 +322,8 @@ TEST_CASE("ipfix: a collector stopped mid-run: drops counted, harvests on time, 
   CHECK(recovered);
 
   // The ledger is exact whatever the collector did.
-  const Endpoint& a = topo.a();
-  const Endpoint& b = topo.b();
-  bool exact = wait_until(
-      [&] {
-        boost::json::value source = read_source(output, tag.tag());
-        return flow_counters(source, a.ipv4, b.ipv4, "UDP") == traffic.v4 &&
-               flow_counters(source, a.ipv6, b.ipv6, "UDP") == traffic.v6;
-      },
-      10000);
-  CHECK(exact);
-  stop_daemon(daemon, log);
+  CHECK(traffic.ledger_exact(output, tag.tag()));
+  stop_metrics_daemon(daemon, log);
   const std::string text = read_text(log);
   INFO("daemon log:\n" << text);
   CHECK(occurrences(text, "IPFIX collector " + collector + " unreachable") == 1);
