@@ -6,13 +6,25 @@
 // own readers print (nfdump -o csv, nfacctd's print plugin) must equal the
 // ground truth and the ledger, per flow and direction. A second test stops
 // the collector mid-run: drops are counted in /metrics, the harvests keep
-// their pace, the ledger stays exact, and down/recovery are logged once.
+// their pace, the ledger stays exact, and down/recovery are logged once. A
+// third exports over TCP to a collector that only starts listening later:
+// the queue holds the batches and every record arrives, none twice.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "it_common.hpp"
@@ -155,6 +167,119 @@ size_t occurrences(const std::string& text, const std::string& what) {
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) count++;
   return count;
 }
+
+// A minimal IPFIX-over-TCP collector for the test (Debian's nfcapd and
+// nfacctd take UDP only): listens on 127.0.0.1:port inside `netns` from
+// listen() on, accepts one exporter, and decodes the data sets of netacct's
+// two templates (256: IPv4, 50-byte records; 257: IPv6, 74 bytes) field by
+// field, independently of libfixbuf.
+class TcpCollector {
+ public:
+  TcpCollector(std::string netns, uint16_t port) : netns_(std::move(netns)), port_(port) {}
+  ~TcpCollector() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void listen() {
+    thread_ = std::thread([this] { run(); });
+  }
+  // Waits for the exporter to close the connection (it does at exit).
+  bool wait_closed(int timeout_ms) {
+    return wait_until([&] { return closed_.load(); }, timeout_ms);
+  }
+  FlowTotals totals() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return totals_;
+  }
+  int template_sets() const { return template_sets_; }
+
+ private:
+  void run() {
+    int ns = ::open(("/var/run/netns/" + netns_).c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) return;
+    ::close(ns);
+    int server = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port_);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(server, 4) != 0) {
+      ::close(server);
+      return;
+    }
+    int fd = -1;
+    for (int waited = 0; fd < 0 && !stop_ && waited < 60000; waited += 100) {
+      pollfd p{server, POLLIN, 0};
+      if (::poll(&p, 1, 100) == 1) fd = ::accept4(server, nullptr, nullptr, SOCK_CLOEXEC);
+    }
+    ::close(server);
+    if (fd < 0) return;
+    std::string stream;
+    char buffer[65536];
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      stream.append(buffer, static_cast<size_t>(n));
+      while (stream.size() >= 16) {
+        size_t length = u16(stream, 2);
+        if (u16(stream, 0) != 10 || length < 16) {
+          ::close(fd);
+          return;  // not IPFIX: decode nothing more
+        }
+        if (stream.size() < length) break;
+        message(stream.substr(0, length));
+        stream.erase(0, length);
+      }
+    }
+    ::close(fd);
+    closed_ = true;
+  }
+  static uint64_t be(const std::string& data, size_t at, size_t bytes) {
+    uint64_t value = 0;
+    for (size_t i = 0; i < bytes; i++) value = (value << 8) | static_cast<uint8_t>(data[at + i]);
+    return value;
+  }
+  static size_t u16(const std::string& data, size_t at) { return be(data, at, 2); }
+  static std::string address(const std::string& data, size_t at, bool v6) {
+    char text[INET6_ADDRSTRLEN] = {};
+    ::inet_ntop(v6 ? AF_INET6 : AF_INET, data.data() + at, text, sizeof text);
+    return text;
+  }
+  void message(const std::string& m) {
+    for (size_t at = 16; at + 4 <= m.size();) {
+      size_t id = u16(m, at), length = u16(m, at + 2);
+      if (length < 4 || at + length > m.size()) return;
+      if (id == 2) template_sets_++;
+      const bool v6 = id == 257;
+      const size_t size = v6 ? 74 : 50;
+      if (id == 256 || id == 257) {
+        for (size_t r = at + 4; r + size <= at + length; r += size) {
+          // start, end, octets, packets, source, destination, in, out, protocol
+          uint64_t octets = be(m, r + 16, 8), packets = be(m, r + 24, 8);
+          std::string src = address(m, r + 32, v6), dst = address(m, r + (v6 ? 48 : 36), v6);
+          std::string proto = std::to_string(be(m, r + (v6 ? 72 : 48), 1));
+          std::lock_guard<std::mutex> lock(mutex_);
+          add(totals_, src, dst, proto, packets, octets);
+        }
+      }
+      at += length;
+    }
+  }
+
+  std::string netns_;
+  uint16_t port_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<int> template_sets_{0};
+  std::mutex mutex_;
+  FlowTotals totals_;
+};
 
 // One round of known traffic across veth-a: both directions, both
 // families. The expected ledger rows (local = A) grow by it.
@@ -328,5 +453,52 @@ TEST_CASE("ipfix: a collector stopped mid-run: drops counted, harvests on time, 
   INFO("daemon log:\n" << text);
   CHECK(occurrences(text, "IPFIX collector " + collector + " unreachable") == 1);
   CHECK(occurrences(text, "IPFIX collector " + collector + ": sending again") == 1);
+  run("rm -rf " + dir);
+}
+
+TEST_CASE("ipfix: over TCP a collector that is not there yet gets every record once it listens") {
+  Topology topo;
+  TagGuard tag("ipfixtcp");
+  std::string dir = make_temp_dir("netacct-ipfix");
+  std::string output = dir + "/out.json", log = dir + "/daemon.log";
+  const std::string& ns = topo.a().netns;
+  const uint16_t port = 4739;
+  const std::string collector = "tcp:127.0.0.1:" + std::to_string(port);
+  DaemonProcess daemon;
+  start_metrics_daemon(daemon, topo, tag.tag(), output, log, {"--ipfix", collector});
+
+  // Nobody listens: connections are refused, the batches wait in the queue.
+  Traffic traffic{topo};
+  for (int i = 0; i < 3; i++) {
+    traffic.round();
+    ::usleep(600000);
+  }
+  REQUIRE(wait_until(
+      [&] { return collector_metric(scrape(ns), "netacct_ipfix_up", collector) == 0; }, 10000));
+  std::string text = scrape(ns);
+  CHECK(collector_metric(text, "netacct_ipfix_queue_records", collector) > 0);
+  CHECK(collector_metric(text, "netacct_ipfix_records_dropped_total", collector) == 0);
+
+  TcpCollector stub(ns, port);
+  stub.listen();
+  traffic.round();
+  REQUIRE(
+      wait_until([&] { return read_text(log).find("sending again") != std::string::npos; }, 30000));
+  REQUIRE(traffic.ledger_exact(output, tag.tag()));
+  stop_metrics_daemon(daemon, log);  // the final harvest goes out, then the socket closes
+  REQUIRE(stub.wait_closed(10000));
+
+  const Endpoint& a = topo.a();
+  const Endpoint& b = topo.b();
+  FlowTotals got = stub.totals();
+  const std::string udp = std::to_string(IPPROTO_UDP);
+  CHECK(stub.template_sets() >= 1);
+  CHECK(got[{a.ipv4, b.ipv4, udp}] == one_way(traffic.v4.tx_packets, traffic.v4.tx_bytes));
+  CHECK(got[{b.ipv4, a.ipv4, udp}] == one_way(traffic.v4.rx_packets, traffic.v4.rx_bytes));
+  CHECK(got[{a.ipv6, b.ipv6, udp}] == one_way(traffic.v6.tx_packets, traffic.v6.tx_bytes));
+  CHECK(got[{b.ipv6, a.ipv6, udp}] == one_way(traffic.v6.rx_packets, traffic.v6.rx_bytes));
+  const std::string daemon_log = read_text(log);
+  CHECK(occurrences(daemon_log, "IPFIX collector " + collector + " unreachable") == 1);
+  CHECK(daemon_log.find("not sent at exit") == std::string::npos);
   run("rm -rf " + dir);
 }
