@@ -139,7 +139,8 @@ std::unique_ptr<NetnsProcess> start_nfacctd(const std::string& netns, const std:
                            "print_refresh_time: 1\n"
                            "aggregate: src_host,dst_host,proto\n";
   auto nfacctd = std::make_unique<NetnsProcess>(
-      netns, std::vector<std::string>{"/usr/sbin/nfacctd", "-f", config}, dir + "/nfacctd.log");
+      netns, std::vector<std::string>{"/usr/sbin/nfacctd", "-f", config}, dir + "/nfacctd.log",
+      SIGINT);  // nfacctd ends on SIGINT; SIGTERM does not stop it
   bool up = wait_until(
       [&] {
         return read_text(dir + "/nfacctd.log").find("waiting for NetFlow/IPFIX data") !=
@@ -358,7 +359,7 @@ TEST_CASE("ipfix: nfcapd and nfacctd receive per-flow totals equal to the ground
         return it != got.end() && it->second.rx_packets == traffic.v6.rx_packets;
       },
       10000);
-  nfacctd->stop();
+  CHECK(nfacctd->stop());
   INFO("nfacctd print output:\n" << read_text(csv));
   CHECK(printed);
   expect_in(read_nfacctd(csv), "udp");

@@ -15,6 +15,7 @@
 // are sampled and printed, and every fault that must be reported (a broken
 // whitelist, a full disk) must have left a log line.
 #define DOCTEST_CONFIG_IMPLEMENT
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -29,15 +30,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -165,8 +164,8 @@ Direction inject_new_flows(const Endpoint& from, const Endpoint& to, uint32_t co
       where.sll_ifindex = static_cast<int>(::if_nametoindex(from.ifname.c_str()));
       where.sll_halen = ETH_ALEN;
       unsigned mac[6];
-      std::sscanf(to.mac.c_str(), "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3],
-                  &mac[4], &mac[5]);
+      std::sscanf(to.mac.c_str(), "%x:%x:%x:%x:%x:%x", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
+                  &mac[5]);
       std::mt19937 random(seed);
       for (uint32_t i = 0; fd >= 0 && i < count; i++) {
         PacketSpec spec;
@@ -204,7 +203,8 @@ Direction inject_new_flows(const Endpoint& from, const Endpoint& to, uint32_t co
 bool within(std::string text, const std::string& prefix, int bits) {
   if (auto slash = text.find('/'); slash != std::string::npos) text.resize(slash);
   auto bytes_of = [](const std::string& address, uint8_t* out) {
-    if (address.find(':') != std::string::npos) return ::inet_pton(AF_INET6, address.c_str(), out) == 1 ? 16 : 0;
+    if (address.find(':') != std::string::npos)
+      return ::inet_pton(AF_INET6, address.c_str(), out) == 1 ? 16 : 0;
     return ::inet_pton(AF_INET, address.c_str(), out) == 1 ? 4 : 0;
   };
   uint8_t a[16] = {}, b[16] = {};
@@ -268,7 +268,9 @@ int protocol_number(const boost::json::value& value) {
 }
 
 netacct_counters counters_of(const boost::json::object& row) {
-  auto u = [&](const char* key) { return row.contains(key) ? row.at(key).to_number<uint64_t>() : 0; };
+  auto u = [&](const char* key) {
+    return row.contains(key) ? row.at(key).to_number<uint64_t>() : 0;
+  };
   return {u("rx_bytes"), u("rx_packets"), u("tx_bytes"), u("tx_packets")};
 }
 
@@ -279,7 +281,8 @@ Counted ledger_counts(const std::string& db_path, const SoakNetworks& networks) 
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
   auto each = [&](const char* sql, auto&& row) {
     sqlite3_stmt* stmt = nullptr;
-    REQUIRE_MESSAGE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK, sqlite3_errmsg(db));
+    REQUIRE_MESSAGE(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK,
+                    sqlite3_errmsg(db));
     while (sqlite3_step(stmt) == SQLITE_ROW) row(stmt);
     sqlite3_finalize(stmt);
   };
@@ -294,15 +297,17 @@ Counted ledger_counts(const std::string& db_path, const SoakNetworks& networks) 
          add_row(counted, networks, reinterpret_cast<const char*>(sqlite3_column_text(s, 0)),
                  sqlite3_column_int(s, 1), counters(s, 2));
        });
-  each("SELECT bucket, rx_bytes, rx_packets, tx_bytes, tx_packets FROM buckets "
-       "WHERE scope = 'lifetime'",
-       [&](sqlite3_stmt* s) {
-         int bucket = sqlite3_column_int(s, 0);
-         netacct_counters c = counters(s, 1);
-         if (bucket == NETACCT_BUCKET_OVERFLOW_V4 || bucket == NETACCT_BUCKET_OVERFLOW_V6)
-           add_overflow(counted, c);
-         if (bucket == NETACCT_BUCKET_WHITELISTED) counted.whitelisted_packets += c.rx_packets + c.tx_packets;
-       });
+  each(
+      "SELECT bucket, rx_bytes, rx_packets, tx_bytes, tx_packets FROM buckets "
+      "WHERE scope = 'lifetime'",
+      [&](sqlite3_stmt* s) {
+        int bucket = sqlite3_column_int(s, 0);
+        netacct_counters c = counters(s, 1);
+        if (bucket == NETACCT_BUCKET_OVERFLOW_V4 || bucket == NETACCT_BUCKET_OVERFLOW_V6)
+          add_overflow(counted, c);
+        if (bucket == NETACCT_BUCKET_WHITELISTED)
+          counted.whitelisted_packets += c.rx_packets + c.tx_packets;
+      });
   sqlite3_close(db);
   return counted;
 }
@@ -329,7 +334,8 @@ Counted json_counts(const std::string& dir, const std::string& output_name, cons
     }
     const auto& buckets = source.at("buckets").as_object();
     for (const char* overflow : {"overflow_v4", "overflow_v6"})
-      if (buckets.contains(overflow)) add_overflow(counted, counters_of(buckets.at(overflow).as_object()));
+      if (buckets.contains(overflow))
+        add_overflow(counted, counters_of(buckets.at(overflow).as_object()));
     if (buckets.contains("whitelisted")) {
       netacct_counters c = counters_of(buckets.at("whitelisted").as_object());
       counted.whitelisted_packets += c.rx_packets + c.tx_packets;
@@ -364,7 +370,8 @@ std::string whitelist_json(std::mt19937& random, bool broken) {
   if (broken) {
     switch (random() % 3) {
       case 0: return "{\"whitelist\": {\"soak\": {\"enabled\": true, \"ips\": [\"10.99.0.1\"";
-      case 1: return "{\"whitelist\": {\"soak\": {\"enabled\": true, \"cidrs\": [\"10.99.0.0/33\"]}}}";
+      case 1:
+        return "{\"whitelist\": {\"soak\": {\"enabled\": true, \"cidrs\": [\"10.99.0.0/33\"]}}}";
       default: return "{\"whitelist\": {\"soak\": {\"enabled\": true, \"ips\": [\"not-an-ip\"]}}}";
     }
   }
@@ -398,13 +405,10 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
 
   double interval = 0.5;
   auto write_config = [&] {
-    boost::json::object conf{{"tag", tag.tag()},
-                             {"namespace", topo.a().netns},
-                             {"interface", topo.a().ifname},
-                             {"output_file", output},
-                             {"whitelist_file", whitelist},
-                             {"interval", interval},
-                             {"max_flows", 256}};
+    boost::json::object conf{
+        {"tag", tag.tag()},      {"namespace", topo.a().netns}, {"interface", topo.a().ifname},
+        {"output_file", output}, {"whitelist_file", whitelist}, {"interval", interval},
+        {"max_flows", 256}};
     write_file(config, boost::json::serialize(conf));
   };
   write_config();
@@ -436,15 +440,16 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
         gate.enter();
         uint32_t payload = payloads[rng() % 5], count = 100 + rng() % 200;
         UdpSpec spec = v6 ? paced_udp(topo.a().netns, topo.b().netns, topo.b().ipv6, count, payload,
-                                    static_cast<uint16_t>(port + round % 50))
+                                      static_cast<uint16_t>(port + round % 50))
                           : paced_udp(topo.b().netns, topo.a().netns, topo.a().ipv4, count, payload,
-                                    static_cast<uint16_t>(port + round % 50));
+                                      static_cast<uint16_t>(port + round % 50));
         UdpResult result = udp_transfer(spec);
         gate.leave();
         std::lock_guard lock(truth_mutex);
         if (result.sent != result.received || result.sent != count) {
-          traffic_error = "round lost datagrams: sent " + std::to_string(result.sent) + " received " +
-                          std::to_string(result.received) + " of " + std::to_string(count);
+          traffic_error = "round lost datagrams: sent " + std::to_string(result.sent) +
+                          " received " + std::to_string(result.received) + " of " +
+                          std::to_string(count);
           stop = true;
           return;
         }
@@ -477,14 +482,17 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
 
   // ---- faults ----
   enum Fault { Interval, Whitelist, Rotate, Kill, Flap, DiskFull, Overfill, kFaults };
-  const char* fault_names[] = {"interval", "whitelist", "rotate", "kill", "flap", "disk_full", "overfill"};
+  const char* fault_names[] = {"interval", "whitelist", "rotate",  "kill",
+                               "flap",     "disk_full", "overfill"};
   int done[kFaults] = {};
   int broken_reloads = 0, late_signals = 0, unsignalled = 0, silent_errors = 0;
   std::vector<Sample> samples;
   auto started = Clock::now();
   auto elapsed_s = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
   std::optional<Clock::time_point> late_usr1;
-  auto errors_in_log = [&] { return count_lines_with(read_text(log), {"] error:", "] warning:", "] warn:"}); };
+  auto errors_in_log = [&] {
+    return count_lines_with(read_text(log), {"] error:", "] warning:", "] warn:"});
+  };
 
   auto do_fault = [&](Fault fault) {
     switch (fault) {
@@ -536,9 +544,14 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
         bool attached = wait_until(
             [&] {
               std::string in, eg;
-              run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname + " ingress", &in);
-              run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname + " egress", &eg);
-              return in.find("netacct") != std::string::npos && eg.find("netacct") != std::string::npos;
+              run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
+                      " ingress",
+                  &in);
+              run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
+                      " egress",
+                  &eg);
+              return in.find("netacct") != std::string::npos &&
+                     eg.find("netacct") != std::string::npos;
             },
             15000);
         gate.resume();
@@ -555,7 +568,8 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
         break;
       }
       case Overfill: {
-        Direction sent = inject_new_flows(topo.b(), topo.a(), 1200, static_cast<uint32_t>(random()));
+        Direction sent =
+            inject_new_flows(topo.b(), topo.a(), 1200, static_cast<uint32_t>(random()));
         std::lock_guard lock(truth_mutex);
         truth.rx.bytes += sent.bytes;
         truth.rx.packets += sent.packets;
@@ -584,7 +598,8 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
     }
     Fault fault = planned < plan.size() ? plan[planned++] : static_cast<Fault>(random() % kFaults);
     do_fault(fault);
-    CHECK_MESSAGE(daemon->running(), "netacctd died after " << fault_names[fault] << ":\n" << read_text(log));
+    CHECK_MESSAGE(daemon->running(), "netacctd died after " << fault_names[fault] << ":\n"
+                                                            << read_text(log));
     if (!daemon->running()) break;
     ::usleep(static_cast<useconds_t>(300 + random() % 1500) * 1000);
   }
@@ -607,8 +622,8 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   Counted json = json_counts(state, output_name, tag.tag(), networks, &files);
 
   for (auto& s : samples)
-    std::printf("soak-sample: t=%.1fs pid=%d fds=%d rss_kib=%llu\n", s.at_s, static_cast<int>(s.pid),
-                s.fds, static_cast<unsigned long long>(s.rss_kib));
+    std::printf("soak-sample: t=%.1fs pid=%d fds=%d rss_kib=%llu\n", s.at_s,
+                static_cast<int>(s.pid), s.fds, static_cast<unsigned long long>(s.rss_kib));
   auto lost = [&](const Counted& c) {
     auto short_of = [](uint64_t want, uint64_t got) { return want > got ? want - got : 0; };
     return short_of(truth.rx.bytes, c.tally.rx.bytes) + short_of(truth.tx.bytes, c.tally.tx.bytes);
@@ -619,17 +634,18 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   };
   std::ostringstream summary;
   summary << "soak: seconds=" << static_cast<int>(elapsed_s()) << " kills=" << done[Kill]
-          << " reloads=" << done[Whitelist] << " rotations=" << done[Rotate] << " flaps=" << done[Flap]
-          << " disk_full=" << done[DiskFull] << " overfills=" << done[Overfill]
-          << " interval_changes=" << done[Interval] << " broken_whitelists=" << broken_reloads
-          << " late_signals=" << late_signals << " unsignalled_rotations=" << unsignalled
-          << " silent_errors=" << silent_errors << " bytes_truth=" << truth.bytes()
-          << " bytes_counted=" << ledger.tally.bytes() << " lost=" << lost(ledger)
-          << " duplicated=" << duplicated(ledger);
+          << " reloads=" << done[Whitelist] << " rotations=" << done[Rotate]
+          << " flaps=" << done[Flap] << " disk_full=" << done[DiskFull]
+          << " overfills=" << done[Overfill] << " interval_changes=" << done[Interval]
+          << " broken_whitelists=" << broken_reloads << " late_signals=" << late_signals
+          << " unsignalled_rotations=" << unsignalled << " silent_errors=" << silent_errors
+          << " bytes_truth=" << truth.bytes() << " bytes_counted=" << ledger.tally.bytes()
+          << " lost=" << lost(ledger) << " duplicated=" << duplicated(ledger);
   std::printf("%s\n", summary.str().c_str());
   std::printf("soak-json: files=%d bytes_counted=%llu lost=%llu duplicated=%llu\n", files,
               static_cast<unsigned long long>(json.tally.bytes()),
-              static_cast<unsigned long long>(lost(json)), static_cast<unsigned long long>(duplicated(json)));
+              static_cast<unsigned long long>(lost(json)),
+              static_cast<unsigned long long>(duplicated(json)));
   std::fflush(stdout);
 
   INFO(summary.str());
@@ -660,7 +676,8 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
 }
 
 int main(int argc, char** argv) {
-  if (const char* dir = std::getenv("NETACCT_STATE_DIR"); !dir) ::setenv("NETACCT_STATE_DIR", "/tmp", 0);
+  if (const char* dir = std::getenv("NETACCT_STATE_DIR"); !dir)
+    ::setenv("NETACCT_STATE_DIR", "/tmp", 0);
   doctest::Context context(argc, argv);
   return context.run();
 }

@@ -10,11 +10,12 @@
 namespace netacct::test {
 
 NetnsProcess::NetnsProcess(const std::string& netns, std::vector<std::string> argv,
-                           const std::string& log)
-    : log_(log) {
+                           const std::string& log, int stop_signal)
+    : log_(log), stop_signal_(stop_signal) {
   const std::string netns_path = "/var/run/netns/" + netns;
   pid_ = ::fork();
   if (pid_ == 0) {
+    ::setpgid(0, 0);
     int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       ::dup2(fd, 1);
@@ -28,6 +29,7 @@ NetnsProcess::NetnsProcess(const std::string& netns, std::vector<std::string> ar
     ::execv(args[0], args.data());
     ::_exit(127);
   }
+  if (pid_ > 0) ::setpgid(pid_, pid_);  // also here: stop() may come before the child runs
 }
 
 NetnsProcess::~NetnsProcess() {
@@ -36,8 +38,10 @@ NetnsProcess::~NetnsProcess() {
 
 bool NetnsProcess::running() {
   if (pid_ <= 0) return false;
-  if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-    pid_ = -1;
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      info.si_pid == pid_) {
+    stop(0);  // exited: reap it and what is left of its group
     return false;
   }
   return true;
@@ -45,18 +49,25 @@ bool NetnsProcess::running() {
 
 bool NetnsProcess::stop(int timeout_ms) {
   if (pid_ <= 0) return true;
-  ::kill(pid_, SIGTERM);
-  for (int waited = 0; waited < timeout_ms; waited += 50) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      pid_ = -1;
-      return true;
+  // Exited but not reaped: the pid (and so the group id) cannot be reused
+  // before waitpid, so killing the group here reaches only its own leftovers.
+  auto exited = [&] {
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+  };
+  bool clean = exited();
+  if (!clean) {
+    ::kill(pid_, stop_signal_);
+    for (int waited = 0; waited < timeout_ms && !clean; waited += 50) {
+      ::usleep(50000);
+      clean = exited();
     }
-    ::usleep(50000);
   }
-  ::kill(pid_, SIGKILL);
+  ::kill(-pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
-  return false;
+  return clean;
 }
 
 }  // namespace netacct::test
