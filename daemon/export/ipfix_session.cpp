@@ -187,12 +187,33 @@ Result<UniqueFd> connect_collector(const CollectorAddress& collector) {
   return last;
 }
 
+// libfixbuf keeps process-wide state behind its info models and sessions
+// (the sanitizer storm caught two exporter threads racing inside
+// fbInfoModelAlloc), so every libfixbuf call runs under this one lock. The
+// socket I/O does not: a slow collector never holds up another's encoding.
+std::mutex& fixbuf_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 class FixbufSession final : public IpfixTransport {
  public:
   explicit FixbufSession(IpfixSessionConfig config) : config_(std::move(config)) {}
+  ~FixbufSession() override {
+    std::lock_guard<std::mutex> lock(fixbuf_mutex());
+    buf_.reset();
+    model_.reset();
+  }
+  FixbufSession(const FixbufSession&) = delete;
+  FixbufSession& operator=(const FixbufSession&) = delete;
 
   Result<void> open() {
     route_glib_log();
+    auto connected = connect_collector(config_.collector);
+    if (!connected) return connected.error();
+    socket_ = std::move(connected.value());
+    // Held until the objects below are owned or freed (declared first).
+    std::lock_guard<std::mutex> lock(fixbuf_mutex());
     model_.reset(fbInfoModelAlloc());
     std::unique_ptr<fbSession_t, SessionFree> session(fbSessionAlloc(model_.get()));
     GErrorHolder error;
@@ -209,9 +230,6 @@ class FixbufSession final : public IpfixTransport {
       if (!fbSessionAddTemplate(session.get(), FALSE, tid, owned, error.out()))
         return fixbuf_error("IPFIX external template", config_.collector, error);
     }
-    auto connected = connect_collector(config_.collector);
-    if (!connected) return connected.error();
-    socket_ = std::move(connected.value());
     message_.resize(config_.collector.transport == CollectorTransport::Tcp ? kTcpMessage
                                                                            : kUdpMessage);
     fbExporter_t* exporter =
@@ -223,6 +241,7 @@ class FixbufSession final : public IpfixTransport {
   }
 
   Sent send(const IpfixRecord* records, size_t count, int64_t now_ms, Error* error) override {
+    std::unique_lock<std::mutex> lock(fixbuf_mutex());
     GErrorHolder gerror;
     auto fail = [&](const std::string& op) {
       if (error) *error = fixbuf_error(op, config_.collector, gerror);
@@ -237,7 +256,7 @@ class FixbufSession final : public IpfixTransport {
       // start the message the templates go into (automatic mode hides this).
       fbSession_t* session = fBufGetSession(buf_.get());
       bool exported = fbSessionExportTemplates(session, gerror.out());
-      if (!exported && gerror.is_end_of_message() && emit(gerror))
+      if (!exported && gerror.is_end_of_message() && emit(gerror, lock))
         exported = fbSessionExportTemplates(session, gerror.out());
       if (!exported) {
         fail("IPFIX templates");
@@ -253,7 +272,7 @@ class FixbufSession final : public IpfixTransport {
           fail("IPFIX append");
           return {message_start, 0};
         }
-        if (!emit(gerror)) {
+        if (!emit(gerror, lock)) {
           fail("IPFIX send");
           return {message_start, i - message_start};
         }
@@ -265,7 +284,7 @@ class FixbufSession final : public IpfixTransport {
         }
       }
     }
-    if (!emit(gerror)) {
+    if (!emit(gerror, lock)) {
       fail("IPFIX send");
       return {message_start, count - message_start};
     }
@@ -273,11 +292,17 @@ class FixbufSession final : public IpfixTransport {
   }
 
  private:
-  // fBufEmit encodes the message into message_; then it goes on the socket
-  // (one datagram, or the whole message on the TCP stream).
-  bool emit(GErrorHolder& error) {
+  // fBufEmit encodes the message into message_ (under the lock); then it
+  // goes on the socket (one datagram, or the whole message on the TCP
+  // stream) with the lock released: only this thread uses message_.
+  bool emit(GErrorHolder& error, std::unique_lock<std::mutex>& lock) {
     if (!fBufEmit(buf_.get(), error.out())) return false;
     size_t length = fbExporterGetMsgLen(fBufGetExporter(buf_.get()));
+    lock.unlock();
+    struct Relock {
+      std::unique_lock<std::mutex>& lock;
+      ~Relock() { lock.lock(); }
+    } relock{lock};
     size_t at = 0;
     while (at < length) {
       ssize_t n = ::send(socket_.get(), message_.data() + at, length - at, MSG_NOSIGNAL);
