@@ -48,12 +48,14 @@ endif
 #   engine  load, attach, swap, drain                         (libbpf, libnl)
 #   ledger  exactly-once protocol, SQLite store, JSON export, reader (SQLite)
 #   loop    libuv handle ownership                            (libuv)
+#   export  IPFIX records, libfixbuf sessions, exporter threads (common, libfixbuf)
 COMMON_SRCS := $(wildcard daemon/common/*.cpp)
 PIN_SRCS := $(wildcard pin/*.cpp)
 CONFIG_SRCS := $(wildcard daemon/config/*.cpp)
 ENGINE_SRCS := $(wildcard daemon/engine/*.cpp)
 LEDGER_SRCS := $(wildcard daemon/ledger/*.cpp)
 LOOP_SRCS := $(wildcard daemon/loop/*.cpp)
+EXPORT_SRCS := $(wildcard daemon/export/*.cpp)
 DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp)) $(wildcard daemon/metrics/*.cpp)
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
@@ -73,7 +75,9 @@ LIB_CONFIG := $(call lib,config)
 LIB_ENGINE := $(call lib,engine)
 LIB_LEDGER := $(call lib,ledger)
 LIB_LOOP := $(call lib,loop)
-ALL_LIBS := $(LIB_COMMON) $(LIB_PIN) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_LEDGER) $(LIB_LOOP)
+LIB_EXPORT := $(call lib,export)
+ALL_LIBS := $(LIB_COMMON) $(LIB_PIN) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_LEDGER) $(LIB_LOOP) \
+            $(LIB_EXPORT)
 
 # External libraries, per layer.
 EXT_COMMON := -lboost_json
@@ -81,9 +85,14 @@ EXT_ENGINE := -lbpf -lnl-route-3 -lnl-3 -lelf -lz
 EXT_LEDGER := -lsqlite3
 EXT_LOOP := -luv -lpthread
 EXT_METRICS := -lprometheus-cpp-core -lhttp_parser
-EXT_ALL := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_LOOP) $(EXT_METRICS) $(EXT_COMMON)
+# libfixbuf (and its glib) only for the export layer: its headers stay in
+# daemon/export/*.cpp.
+FIXBUF_CFLAGS := $(shell pkg-config --cflags libfixbuf 2>/dev/null)
+EXT_EXPORT := $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf)
+EXT_ALL := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_LOOP) $(EXT_METRICS) $(EXT_EXPORT) $(EXT_COMMON)
 # Library order for the linker: users before what they use.
-LINK_ALL := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_LOOP) $(LIB_COMMON)
+LINK_ALL := $(LIB_EXPORT) $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_LOOP) \
+            $(LIB_COMMON)
 
 # Operator tools: tools/netacct-NAME/*.cpp becomes $(BUILD)/bin/netacct-NAME;
 # TOOL_LIBS_netacct-NAME / TOOL_EXT_netacct-NAME say what each links.
@@ -149,6 +158,8 @@ $(eval $(call lib_rule,config,$(CONFIG_SRCS)))
 $(eval $(call lib_rule,engine,$(ENGINE_SRCS)))
 $(eval $(call lib_rule,ledger,$(LEDGER_SRCS)))
 $(eval $(call lib_rule,loop,$(LOOP_SRCS)))
+$(eval $(call lib_rule,export,$(EXPORT_SRCS)))
+$(call obj,$(EXPORT_SRCS)): CXXFLAGS += $(FIXBUF_CFLAGS)
 
 LINK = mkdir -p $(dir $@); echo "  LD      $@"; $(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(1)
 

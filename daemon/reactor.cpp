@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "common/log.hpp"
+#include "export/ipfix_session.hpp"
 
 namespace netacct {
 
@@ -202,6 +203,8 @@ void Reactor::close_handles() {
   quota_runner_.reset();
   whitelist_watcher_.reset();
   if (metrics_) metrics_->close();
+  // The final harvest's records get a short drain, off the loop thread.
+  ipfix_.reset();
   timer_.close();
   for (auto& signal : signals_) signal.close();
 }
@@ -228,6 +231,14 @@ int Reactor::run() {
   if (!metrics) return refuse(metrics.error());
   metrics_ = std::move(metrics.value());
   if (auto opened = instance_.open(); !opened) return refuse(opened.error());
+  // IPFIX before metrics: a batch the queue refuses is in the same
+  // harvest's /metrics.
+  ipfix_ = IpfixService::create(options_, options_.ipfix.empty() ? 0 : instance_.ifindex(),
+                                open_ipfix_session);
+  if (ipfix_) {
+    observers_.push_back(ipfix_.get());
+    if (metrics_) metrics_->set_ipfix_source([this] { return ipfix_->stats(); });
+  }
   if (metrics_) {
     if (auto seeded = metrics_->seed(instance_.ledger_path(), instance_.flow_capacity()); !seeded)
       NA_WARN("metrics start from zero: %s", seeded.error().message().c_str());

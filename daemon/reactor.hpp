@@ -19,6 +19,7 @@
 #include "file_watcher.hpp"
 #include "harvest_schedule.hpp"
 #include "instance.hpp"
+#include "ipfix_service.hpp"
 #include "link_watcher.hpp"
 #include "loop/handle.hpp"
 #include "metrics/metrics_service.hpp"
@@ -63,6 +64,7 @@ class Reactor {
   std::unique_ptr<MetricsService> metrics_;    // null with --no-metrics
   std::unique_ptr<Console> console_;           // null without a console
   std::unique_ptr<QuotaRunner> quota_runner_;  // null without quotas
+  std::unique_ptr<IpfixService> ipfix_;        // null without --ipfix
   std::vector<HarvestObserver*> observers_;
 
   // Handed between the loop and the worker: set before uv_queue_work,

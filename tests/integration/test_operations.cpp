@@ -436,11 +436,12 @@ TEST_CASE("systemd: netacctd@.service passes systemd-analyze verify") {
 }
 
 TEST_CASE("layering: tools link only the layers they use, not the daemon") {
-  // The reactor, the metrics endpoint and the loop belong to netacctd (and
-  // the loop also to the supervisor); a tool that carries them is linked
-  // against the wrong library.
+  // The reactor, the metrics endpoint, IPFIX export (libfixbuf) and the
+  // loop belong to netacctd (and the loop also to the supervisor); a tool
+  // that carries them is linked against the wrong library.
   const std::string daemon_symbols =
-      "netacct::(Reactor|HttpServer|MetricsService|MetricsModel|Console|Instance)\\b|prometheus::";
+      "netacct::(Reactor|HttpServer|MetricsService|MetricsModel|Console|Instance|IpfixService|"
+      "IpfixExporter)\\b|prometheus::|\\bfBuf";
   auto count = [](const std::string& binary, const std::string& pattern) {
     std::string out;
     run("nm -C " + binary + " | grep -cE '" + pattern + "'", &out);
