@@ -80,7 +80,8 @@ EXT_ENGINE := -lbpf -lnl-route-3 -lnl-3 -lelf -lz
 EXT_LEDGER := -lsqlite3
 EXT_LOOP := -luv -lpthread
 EXT_METRICS := -lprometheus-cpp-core -lhttp_parser
-EXT_ALL := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_LOOP) $(EXT_METRICS) $(EXT_COMMON)
+EXT_SYSTEMD := $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+EXT_ALL := $(EXT_ENGINE) $(EXT_LEDGER) $(EXT_LOOP) $(EXT_METRICS) $(EXT_SYSTEMD) $(EXT_COMMON)
 # Library order for the linker: users before what they use.
 LINK_ALL := $(LIB_LEDGER) $(LIB_CONFIG) $(LIB_ENGINE) $(LIB_PIN) $(LIB_LOOP) $(LIB_COMMON)
 
