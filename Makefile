@@ -37,7 +37,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run sanitized test test-unit test-bpf test-integration bench clean format lint help
+.PHONY: all binaries man deb deb-lint deps run sanitized test test-unit test-bpf test-integration bench clean format lint help
 
 # ---- sources and libraries -----------------------------------------------
 # Each layer is a static library with one job (docs/DESIGN.md draws them);
@@ -106,6 +106,28 @@ TOOL_BINS += $(BUILD)/bin/netacct
 all: $(ALL_LIBS) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
      $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
      $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) $(TOOL_BINS)
+
+# The binaries an installation holds (`make deb` builds only these).
+INSTALL_NAMES := netacctd netacct $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
+binaries: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
+
+# ---- manual pages (scdoc) --------------------------------------------------
+# docs/man/NAME.SECTION.scd -> $(BUILD)/man/manSECTION/NAME.SECTION (a MANPATH
+# directory: `MANPATH=$(BUILD)/man man netacctd` reads the build's pages).
+MAN_SRCS := $(wildcard docs/man/*.scd)
+man_page = $(BUILD)/man/man$(subst .,,$(suffix $(1)))/$(1)
+MAN_PAGES := $(foreach src,$(MAN_SRCS),$(call man_page,$(basename $(notdir $(src)))))
+man: $(MAN_PAGES)
+all: $(if $(shell command -v scdoc),$(MAN_PAGES))
+
+define man_rule
+$(BUILD)/man/man$(1)/%.$(1): docs/man/%.$(1).scd
+	@mkdir -p $$(dir $$@)
+	@echo "  SCDOC   $$@"
+	$$(Q)scdoc < $$< > $$@
+endef
+$(eval $(call man_rule,1))
+$(eval $(call man_rule,8))
 
 # ---- dependencies (Debian packages only) -------------------------------
 deps:
@@ -184,13 +206,16 @@ BINDIR ?= $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/netacct
 SYSCONFDIR ?= /etc
-INSTALL_NAMES := netacctd netacct $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 CONFIG_EXAMPLES := $(wildcard config/*.json)
+DOCS := README.md docs/DESIGN.md
 .PHONY: install uninstall cleanup check
 
-install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
+install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES)) $(MAN_PAGES)
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
-	  $(DESTDIR)$(SYSCONFDIR)/netacct $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	  $(DESTDIR)$(SYSCONFDIR)/netacct $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPLETIONDIR)
 	$(Q)for name in $(INSTALL_NAMES); do \
 	  echo "  INSTALL $(DESTDIR)$(BINDIR)/$$name"; \
 	  install -m 0755 $(BUILD)/bin/$$name $(DESTDIR)$(BINDIR)/$$name || exit 1; done
@@ -198,7 +223,12 @@ install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
 	$(Q)sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/doc/netacct|$(DOCDIR)|g' \
 	  systemd/netacctd@.service > $(DESTDIR)$(UNITDIR)/netacctd@.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/netacctd@.service
-	$(Q)install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(Q)install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(Q)for page in $(MAN_PAGES); do \
+	  install -m 0644 $$page $(DESTDIR)$(MANDIR)/man$${page##*.}/ || exit 1; done
+	$(Q)install -m 0644 config/bash-completion/netacct $(DESTDIR)$(COMPLETIONDIR)/netacct
+	$(Q)for name in $(filter-out netacct,$(INSTALL_NAMES)); do \
+	  ln -sf netacct $(DESTDIR)$(COMPLETIONDIR)/$$name || exit 1; done
 	$(Q)install -m 0644 config/logrotate.d/netacct $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct
 	$(Q)for file in $(CONFIG_EXAMPLES); do \
 	  target=$(DESTDIR)$(SYSCONFDIR)/netacct/$$(basename $$file); \
@@ -209,8 +239,10 @@ install: $(addprefix $(BUILD)/bin/,$(INSTALL_NAMES))
 # is still the shipped example (an edited one stays).
 uninstall:
 	$(Q)for name in $(INSTALL_NAMES); do rm -f $(DESTDIR)$(BINDIR)/$$name; done
-	$(Q)rm -f $(DESTDIR)$(UNITDIR)/netacctd@.service $(DESTDIR)$(DOCDIR)/README.md \
-	  $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct
+	$(Q)rm -f $(DESTDIR)$(UNITDIR)/netacctd@.service $(DESTDIR)$(SYSCONFDIR)/logrotate.d/netacct \
+	  $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) \
+	  $(foreach page,$(notdir $(MAN_PAGES)),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(page)))/$(page)) \
+	  $(addprefix $(DESTDIR)$(COMPLETIONDIR)/,$(INSTALL_NAMES))
 	$(Q)for file in $(CONFIG_EXAMPLES); do \
 	  target=$(DESTDIR)$(SYSCONFDIR)/netacct/$$(basename $$file); \
 	  if [ -e "$$target" ] && ! cmp -s $$file "$$target"; then echo "  KEEP    $$target (edited)"; \
