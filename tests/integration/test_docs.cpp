@@ -17,11 +17,6 @@ using namespace netacct::test;
 
 namespace {
 
-std::string build_dir() {
-  const char* build = std::getenv("BUILD");
-  return build && *build ? build : "build";
-}
-
 struct Page {
   const char* command;
   const char* page;  // under $(BUILD)/man
@@ -38,8 +33,8 @@ const Page kPages[] = {
 std::set<std::string> long_flags(const std::string& help) {
   std::set<std::string> flags;
   std::regex flag("--[a-z][a-z0-9-]*[a-z0-9]");
-  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag);
-       it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag); it != std::sregex_iterator();
+       ++it)
     flags.insert(it->str());
   return flags;
 }

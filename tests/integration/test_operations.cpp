@@ -24,11 +24,6 @@ using namespace netacct::test;
 
 namespace {
 
-std::string build_dir() {
-  const char* build = std::getenv("BUILD");
-  return build && *build ? build : "build";
-}
-
 std::string tool(const std::string& name) {
   return build_dir() + "/bin/" + name;
 }

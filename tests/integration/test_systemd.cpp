@@ -14,19 +14,12 @@
 #include <fstream>
 #include <string>
 
-#include "tests/integration/it_common.hpp"
-#include "tests/support/container.hpp"
-#include "tests/support/daemon_process.hpp"
+#include "tests/integration/systemd_common.hpp"
 
 using namespace netacct;
 using namespace netacct::test;
 
 namespace {
-
-std::string build_dir() {
-  const char* build = std::getenv("BUILD");
-  return build && *build ? build : "build";
-}
 
 // `make install` into a staging tree, copied into the container's /.
 void install_build(const Container& box) {
@@ -35,27 +28,6 @@ void install_build(const Container& box) {
          " PREFIX=/usr/local install");
   run_ok("cp -a " + stage + "/. " + box.root() + "/");
   run("rm -rf " + stage);
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
-
-std::string unit_property(const Container& box, const std::string& unit, const std::string& name) {
-  std::string out;
-  box.exec("systemctl show -p " + name + " --value " + unit, &out);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-// The source entry of the tag in a JSON file inside the container (null
-// while it is missing or empty, e.g. just after logrotate's `create`).
-boost::json::value source_in(const std::string& path, const std::string& tag) {
-  try {
-    return read_source(path, tag);
-  } catch (const std::exception&) {
-    return nullptr;
-  }
 }
 
 netacct_counters whitelisted(const boost::json::value& source) {
@@ -73,8 +45,9 @@ netacct_counters whitelisted(const boost::json::value& source) {
 
 }  // namespace
 
-TEST_CASE("systemd: netacctd@TAG under a real systemd (nspawn): notify, reload, stop, kill, "
-          "journal, logrotate, watchdog") {
+TEST_CASE(
+    "systemd: netacctd@TAG under a real systemd (nspawn): notify, reload, stop, kill, "
+    "journal, logrotate, watchdog") {
   auto begun = std::chrono::steady_clock::now();
   Topology topo;  // before the boot: the container sees /run/netns as it is
   TagGuard tag("sd");
@@ -94,30 +67,22 @@ TEST_CASE("systemd: netacctd@TAG under a real systemd (nspawn): notify, reload, 
   const std::string no_auto = R"({"metadata": {"auto_reload": false}, )";
   write_file(etc + "/" + t + "-whitelist.json",
              no_auto + R"("whitelist": {"test": {"enabled": true, "ips": [], "cidrs": []}}})");
-  write_file(etc + "/" + t + ".json", "{\"tag\": \"" + t + "\", \"namespace\": \"" +
-                                          topo.a().netns + "\", \"interface\": \"" +
-                                          topo.a().ifname + "\", \"output_file\": \"" + t +
-                                          ".json\", \"whitelist_file\": \"" + t +
-                                          "-whitelist.json\", \"interval\": 1, \"metrics\": false}");
+  write_file(etc + "/" + t + ".json",
+             "{\"tag\": \"" + t + "\", \"namespace\": \"" + topo.a().netns +
+                 "\", \"interface\": \"" + topo.a().ifname + "\", \"output_file\": \"" + t +
+                 ".json\", \"whitelist_file\": \"" + t +
+                 "-whitelist.json\", \"interval\": 1, \"metrics\": false}");
   // A short watchdog so the SIGSTOP check takes seconds, not the shipped 30.
   run_ok("mkdir -p " + box->root() + "/etc/systemd/system/" + unit + ".d");
   write_file(box->root() + "/etc/systemd/system/" + unit + ".d/test.conf",
              "[Service]\nWatchdogSec=3s\nTimeoutAbortSec=1s\nRestartSec=1s\n");
   box->exec_ok("systemctl daemon-reload");
   const std::string output = lib + "/" + t + ".json";
-  const std::string a = topo.a().ipv4, b = topo.b().ipv4;
-  netacct_counters expected{};
-  auto send = [&](uint16_t port) {
-    udp_exact(topo.a().netns, topo.b().netns, b, 200, 100, port);
-    udp_exact(topo.b().netns, topo.a().netns, a, 100, 1000, port);
-    expected += udp_expect(a, 200, 100, 100, 1000);
-  };
-  auto counted = [&] { return flow_counters(source_in(output, t), a, b, "UDP"); };
+  ExactTraffic traffic(topo, output, t);
+  auto send = [&](uint16_t port) { traffic.send(port); };
   auto counted_exactly = [&] {
-    bool ok = wait_until([&] { return counted() == expected; }, 10000);
     INFO("journal: " << box->exec_ok("journalctl -u " + unit + " --no-pager | tail -30"));
-    CHECK(counted() == expected);
-    return ok;
+    return traffic.exact();
   };
 
   // Type=notify: start returns after READY=1, i.e. after the first harvest.
@@ -164,13 +129,7 @@ TEST_CASE("systemd: netacctd@TAG under a real systemd (nspawn): notify, reload, 
   CHECK(before_kill != first_pid);
   box->exec_ok("systemctl kill -s KILL " + unit);
   send(7004);
-  CHECK(wait_until(
-      [&] {
-        std::string pid = unit_property(*box, unit, "MainPID");
-        return pid != before_kill && pid != "0" &&
-               unit_property(*box, unit, "ActiveState") == "active";
-      },
-      15000));
+  CHECK(restarted(*box, unit, before_kill, 15000));
   counted_exactly();
 
   // The shipped logrotate snippet: rotated + new = truth.
@@ -179,32 +138,25 @@ TEST_CASE("systemd: netacctd@TAG under a real systemd (nspawn): notify, reload, 
   send(7005);
   CHECK(wait_until(
       [&] {
-        netacct_counters rotated = flow_counters(source_in(output + ".1", t), a, b, "UDP");
-        netacct_counters now = counted();
+        netacct_counters rotated = traffic.counted(output + ".1"), now = traffic.counted();
         rotated += now;
-        return rotated == expected && now.tx_packets > 0;
+        return rotated == traffic.expected && now.tx_packets > 0;
       },
       10000));
   {
-    netacct_counters sum = flow_counters(source_in(output + ".1", t), a, b, "UDP");
-    sum += counted();
-    CHECK(sum == expected);
+    netacct_counters sum = traffic.counted(output + ".1");
+    sum += traffic.counted();
+    CHECK(sum == traffic.expected);
   }
   // From here the new file alone: what was sent after the rotation.
-  expected = counted();
+  traffic.expected = traffic.counted();
 
   // The watchdog: a stopped loop stops feeding it; systemd aborts and
   // restarts the daemon, which adopts its pins.
   std::string before_stop = unit_property(*box, unit, "MainPID");
   box->exec_ok("kill -STOP " + before_stop);
   send(7006);
-  CHECK(wait_until(
-      [&] {
-        std::string pid = unit_property(*box, unit, "MainPID");
-        return pid != before_stop && pid != "0" &&
-               unit_property(*box, unit, "ActiveState") == "active";
-      },
-      20000));
+  CHECK(restarted(*box, unit, before_stop, 20000));
   counted_exactly();
   std::string journal = box->exec_ok("journalctl -u " + unit + " --no-pager");
   INFO(journal);
@@ -218,10 +170,9 @@ TEST_CASE("systemd: netacctd@TAG under a real systemd (nspawn): notify, reload, 
   CHECK(journal.find("final harvest: ") != std::string::npos);
   CHECK(journal.find("stopped after ") != std::string::npos);
   CHECK(journal.find("Started netacctd@" + t) != std::string::npos);
-  MESSAGE("real-systemd test: "
-          << std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::steady_clock::now() - begun)
-                     .count() /
-                 1000.0
-          << " s");
+  MESSAGE("real-systemd test: " << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - begun)
+                                           .count() /
+                                       1000.0
+                                << " s");
 }

@@ -2,9 +2,9 @@
 #include "container.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,10 +33,11 @@ std::string quote(const std::string& text) {
   return out + "'";
 }
 
-// The first child of `parent` (nspawn's child is the container's PID 1).
+// The container's PID 1: nspawn's child running systemd (nspawn first
+// forks a short-lived helper, which must not be mistaken for it).
 pid_t child_of(pid_t parent) {
   std::string out;
-  if (run("pgrep -P " + std::to_string(parent), &out) != 0) return -1;
+  if (run("pgrep -x systemd -P " + std::to_string(parent), &out) != 0) return -1;
   return static_cast<pid_t>(std::atoi(out.c_str()));
 }
 
@@ -69,28 +70,14 @@ std::unique_ptr<Container> Container::boot(std::string* why) {
   std::unique_ptr<Container> box(new Container());
   box->dir_ = make_temp_dir("netacct-nspawn");
   const std::string name = "netacct-it-" + std::to_string(::getpid());
-  std::vector<std::string> args = {"systemd-nspawn",
-                                   "--quiet",
-                                   "--directory=/",
-                                   "--volatile=yes",
-                                   "--machine=" + name,
-                                   "--register=no",
-                                   "--keep-unit",
-                                   "--private-network",
-                                   "--capability=CAP_BPF,CAP_PERFMON",
-                                   "--system-call-filter=bpf",
-                                   "--overlay=/etc::/etc",
-                                   "--overlay=/usr::/usr",
-                                   "--overlay=/var::/var",
-                                   "--bind=/sys/fs/bpf",
-                                   "--bind=/run/netns",
-                                   "--console=pipe",
-                                   "--boot",
-                                   // Services enabled on the host with no business here.
-                                   "systemd.mask=postgresql.service",
-                                   "systemd.mask=prometheus.service",
-                                   "systemd.mask=nfdump.service",
-                                   "systemd.mask=e2scrub_reap.service"};
+  std::vector<std::string> args = {
+      "systemd-nspawn", "--quiet", "--directory=/", "--volatile=yes", "--machine=" + name,
+      "--register=no", "--keep-unit", "--private-network", "--capability=CAP_BPF,CAP_PERFMON",
+      "--system-call-filter=bpf", "--overlay=/etc::/etc", "--overlay=/usr::/usr",
+      "--overlay=/var::/var", "--bind=/sys/fs/bpf", "--bind=/run/netns", "--console=pipe", "--boot",
+      // Services enabled on the host with no business here.
+      "systemd.mask=postgresql.service", "systemd.mask=prometheus.service",
+      "systemd.mask=nfdump.service", "systemd.mask=e2scrub_reap.service"};
   const std::string console = box->dir_ + "/console.log";
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -131,10 +118,10 @@ std::unique_ptr<Container> Container::boot(std::string* why) {
           return state == "running" || state == "degraded";
         },
         60000);
-  if (!found || (state != "running" && state != "degraded")) {
-    *why = "systemd-nspawn did not boot (state '" + state + "'): " + box->console();
-    return nullptr;  // the destructor stops what started
-  }
+  if (!found || (state != "running" && state != "degraded"))
+    // A failure, not a skip; the destructor stops what started.
+    throw std::runtime_error("systemd-nspawn did not boot (state '" + state +
+                             "'): " + box->console());
   return box;
 }
 

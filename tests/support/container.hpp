@@ -26,8 +26,8 @@ namespace netacct::test {
 class Container {
  public:
   // Boots and waits until systemd reports the system running (or
-  // degraded). Null with `why` set when nspawn is unavailable or the boot
-  // fails: the caller skips with that reason.
+  // degraded). Null with `why` set when nspawn is unavailable (the caller
+  // skips with that reason); throws when it is there but the boot fails.
   static std::unique_ptr<Container> boot(std::string* why);
   ~Container();
   Container(const Container&) = delete;

@@ -85,7 +85,8 @@ HarvestReport report_with(size_t flows) {
 void run_loop_for(uv_loop_t* loop, uint64_t ms) {
   uv_timer_t stop{};
   uv_timer_init(loop, &stop);
-  uv_timer_start(&stop, [](uv_timer_t* t) { uv_stop(t->loop); }, ms, 0);
+  uv_timer_start(
+      &stop, [](uv_timer_t* t) { uv_stop(t->loop); }, ms, 0);
   uv_run(loop, UV_RUN_DEFAULT);
   uv_close(reinterpret_cast<uv_handle_t*>(&stop), nullptr);
 }
@@ -115,7 +116,8 @@ TEST_CASE("service notifier: a failed harvest shows its error in STATUS=") {
   CHECK(ServiceNotifier::status_text(failed).find("database is locked") != std::string::npos);
 }
 
-TEST_CASE("service notifier: WATCHDOG_USEC starts a timer feeding WATCHDOG=1 at half the interval") {
+TEST_CASE(
+    "service notifier: WATCHDOG_USEC starts a timer feeding WATCHDOG=1 at half the interval") {
   FakeSystemd systemd(100000);  // 100 ms: fed every 50 ms
   uv_loop_t loop;
   uv_loop_init(&loop);
