@@ -9,6 +9,10 @@ CXX ?= g++
 CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH_TRIPLET := $(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
+# The version the binaries print and `make deb` packages: debian/changelog's,
+# unless given (`make deb VERSION=0.1.1`).
+CHANGELOG_VERSION := $(shell head -1 debian/changelog 2>/dev/null | cut -d' ' -f2 | tr -d '()')
+VERSION ?= $(CHANGELOG_VERSION)
 
 # Sanitizer builds trade optimisation and full debug info for build time
 # (they exist for the storm tests; -g1 keeps file:line in reports).
@@ -19,7 +23,7 @@ else
 CXXFLAGS ?= -O1 -g1
 endif
 CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
-            -I$(BUILD)/bpf -I. -MMD -MP
+            -I$(BUILD)/bpf -I$(BUILD)/gen -I. -MMD -MP
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -I/usr/include/$(ARCH_TRIPLET) -Ibpf
 NL_CFLAGS := -I/usr/include/libnl3
 CXXFLAGS += $(NL_CFLAGS)
@@ -37,7 +41,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all binaries man deb deb-lint deps run sanitized test test-unit test-bpf test-integration bench clean format lint help
+.PHONY: all binaries man deb deb-lint FORCE deps run sanitized test test-unit test-bpf test-integration bench clean format lint help
 
 # ---- sources and libraries -----------------------------------------------
 # Each layer is a static library with one job (docs/DESIGN.md draws them);
@@ -154,10 +158,19 @@ $(BUILD)/bpf/netacct_percpu.bpf.o: bpf/netacct.bpf.c bpf/*.h | $(BUILD)/bpf
 $(call obj,tools/bench/bench_percpu.cpp): $(BUILD)/bpf/netacct_percpu.skel.h
 
 # ---- C++ -----------------------------------------------------------------
-$(BUILD)/obj/%.o: %.cpp $(SKELS)
+$(BUILD)/obj/%.o: %.cpp $(SKELS) | $(BUILD)/gen/netacct_version.h
 	@mkdir -p $(dir $@)
 	@echo "  CXX     $<"
-	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# Rewritten only when VERSION changes: the objects that include it (their .d
+# files say which) recompile then, and nothing else does.
+$(BUILD)/gen/netacct_version.h: FORCE
+	@mkdir -p $(dir $@)
+	$(Q)line='#define NETACCT_VERSION "$(VERSION)"'; \
+	  if [ -z "$(VERSION)" ]; then line='/* no VERSION: version.hpp has the default */'; fi; \
+	  if [ "$$(cat $@ 2>/dev/null)" != "$$line" ]; then echo "$$line" > $@; fi
+FORCE:
 
 define lib_rule
 $(call lib,$(1)): $$(call obj,$(2))
@@ -259,6 +272,28 @@ cleanup: $(BUILD)/bin/netacct-cleanup
 check:
 	$(Q)BUILD=$(BUILD) ./tools/check-host.sh
 
+# ---- Debian package --------------------------------------------------------
+# `make deb [VERSION=x.y.z]`: $(BUILD)/deb/netacct_<version>_<arch>.deb, built
+# by debhelper (debian/rules) in a build tree of its own, $(BUILD)/deb/tree,
+# with Debian's hardening flags; a second `make deb` only relinks what
+# changed. `make deb-lint` runs lintian on it.
+DEB_DIR := $(BUILD)/deb
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE := $(DEB_DIR)/netacct_$(VERSION)_$(DEB_ARCH).deb
+deb:
+	@mkdir -p $(DEB_DIR)
+	@echo "  DEB     $(DEB_FILE)"
+	$(Q)BUILD_DIR=$(abspath $(DEB_DIR))/tree DEB_OUT=$(abspath $(DEB_DIR)) \
+	  $(if $(filter-out $(CHANGELOG_VERSION),$(VERSION)),DEB_VERSION_OVERRIDE=$(VERSION)) \
+	  $(if $(filter 0,$(shell id -u)),,fakeroot) debian/rules binary $(if $(filter 1,$(V)),,>$(DEB_DIR)/build.log 2>&1) \
+	  || { tail -40 $(DEB_DIR)/build.log 2>/dev/null; exit 1; }
+	$(Q)rm -rf debian/.debhelper debian/debhelper-build-stamp debian/files debian/netacct \
+	  debian/*.substvars debian/*.debhelper.log debian/*.debhelper
+	$(Q)test -f $(DEB_FILE) && echo "  built   $(DEB_FILE)"
+
+deb-lint: deb
+	$(Q)lintian --no-tag-display-limit $(DEB_FILE)
+
 # ---- running ---------------------------------------------------------------
 # `make run`: the demo (own namespaces, own traffic, live table).
 # `make run IFACE=veth0 [NS=blue] [XDP=1] [ARGS=...]`: netacctd on that interface.
@@ -321,7 +356,10 @@ help:
 	@echo "  verify         load every BPF program through the verifier, report instruction counts"
 	@echo "  check          report what this host lacks (kernel, BTF, bpffs, clsact, capabilities)"
 	@echo "  cleanup        remove netacct programs, filters and pins [TAGS=\"a b\"] (all tags when none)"
-	@echo "  install        binaries, systemd unit, example configs, logrotate [PREFIX=/usr/local DESTDIR=]"
+	@echo "  install        binaries, systemd unit, example configs, logrotate, man pages, bash"
+	@echo "                 completion [PREFIX=/usr/local DESTDIR=]"
+	@echo "  man            manual pages from docs/man/*.scd into $(BUILD)/man"
+	@echo "  deb            Debian package $(BUILD)/deb/netacct_VERSION_ARCH.deb [VERSION=]; deb-lint: lintian"
 	@echo "  uninstall      remove what install wrote (edited configs stay)"
 	@echo "  test           run every test suite; last line: N passed, N failed"
 	@echo "  test-unit | test-bpf | test-integration   one suite"
@@ -329,7 +367,7 @@ help:
 	@echo "  format | lint  clang-format the C++ sources / check them"
 	@echo "  clean          remove $(BUILD)/"
 	@echo "  help           this list"
-	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan) SAN=thread (TSan) IFACE NS XDP ARGS MULTI_CONFIG TAGS PREFIX DESTDIR"
+	@echo "Variables: BUILD=dir V=1 SAN=1 (ASan/UBSan) SAN=thread (TSan) IFACE NS XDP ARGS MULTI_CONFIG TAGS PREFIX DESTDIR VERSION"
 
 # ---- netacct-multi, netacct-verify and their targets ---------------------
 MULTI_BINS := $(BUILD)/bin/netacct-multi $(BUILD)/bin/netacct-verify
