@@ -2,6 +2,7 @@
 # `make bench` build what they need first, so on a fresh machine `make test`
 # alone does all set-up (after `make deps`, which it also runs).
 BUILD ?= build
+.DEFAULT_GOAL := all
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
 
@@ -41,7 +42,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all binaries man deb deb-lint FORCE deps run sanitized test test-unit test-bpf test-integration bench clean format lint help
+.PHONY: all binaries man deb deb-lint FORCE deps run sanitized test test-unit test-bpf test-integration soak bench clean format lint help
 
 # ---- sources and libraries -----------------------------------------------
 # Each layer is a static library with one job (docs/DESIGN.md draws them);
@@ -62,6 +63,7 @@ DAEMON_SRCS := $(filter-out daemon/main.cpp,$(wildcard daemon/*.cpp)) $(wildcard
 UNIT_SRCS := $(wildcard tests/unit/*.cpp)
 BPFTEST_SRCS := $(wildcard tests/bpf/*.cpp)
 INTEG_SRCS := $(wildcard tests/integration/*.cpp)
+SOAK_SRCS := $(wildcard tests/soak/*.cpp)
 BENCH_SRCS := $(wildcard tools/bench/*.cpp)
 SUPPORT_SRCS := $(wildcard tests/support/*.cpp)
 # netacct-multi's modules (all but its main) are unit-tested too.
@@ -109,7 +111,7 @@ TOOL_BINS += $(BUILD)/bin/netacct
 
 all: $(ALL_LIBS) $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) \
      $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
-     $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) $(TOOL_BINS)
+     $(BUILD)/tests/soak_tests $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) $(TOOL_BINS)
 
 # The binaries an installation holds (`make deb` builds only these).
 INSTALL_NAMES := netacctd netacct $(TOOL_NAMES) $(if $(wildcard tools/multi/main.cpp),netacct-multi)
@@ -197,6 +199,9 @@ $(BUILD)/tests/bpf_tests: $(call obj,$(BPFTEST_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL
 	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
 
 $(BUILD)/tests/integration_tests: $(call obj,$(INTEG_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL)
+	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
+
+$(BUILD)/tests/soak_tests: $(call obj,$(SOAK_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL)
 	$(Q)$(call LINK,$(LINK_ALL) $(EXT_ALL))
 
 $(BUILD)/bin/netacct-bench: $(call obj,$(BENCH_SRCS) $(SUPPORT_SRCS)) $(LINK_ALL)
@@ -307,6 +312,7 @@ endif
 
 # ---- tests and benchmark -------------------------------------------------
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
+             $(BUILD)/tests/soak_tests \
              $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) $(TOOL_BINS)
 
 # netacctd built with TSan and with ASan+UBSan, each in a build of its own:
@@ -331,6 +337,12 @@ test-bpf: $(BUILD)/tests/bpf_tests
 
 test-integration: $(BUILD)/tests/integration_tests sanitized
 	$(Q)$(BUILD)/tests/integration_tests
+
+# The soak (tests/soak/soak.cpp): SOAK_S seconds of traffic under random
+# faults, then exact totals; `make test` runs a 60 s variant.
+SOAK_S ?= 300
+soak: deps $(BUILD)/tests/soak_tests $(BUILD)/bin/netacctd
+	$(Q)SOAK_S=$(SOAK_S) $(BUILD)/tests/soak_tests
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BUILD)/bin/netacct-bench
@@ -363,6 +375,7 @@ help:
 	@echo "  uninstall      remove what install wrote (edited configs stay)"
 	@echo "  test           run every test suite; last line: N passed, N failed"
 	@echo "  test-unit | test-bpf | test-integration   one suite"
+	@echo "  soak           SOAK_S (300) seconds of traffic under random faults; exact totals at the end"
 	@echo "  bench          kernel-measured ns/packet and harvest rate, vs empty programs"
 	@echo "  format | lint  clang-format the C++ sources / check them"
 	@echo "  clean          remove $(BUILD)/"

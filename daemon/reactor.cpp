@@ -18,7 +18,10 @@ uint64_t to_ms(double seconds) {
 
 }  // namespace
 
-Reactor::Reactor(DaemonOptions options) : options_(options), instance_(std::move(options)) {}
+Reactor::Reactor(DaemonOptions options)
+    : options_(options),
+      instance_(std::move(options)),
+      export_failures_("writing " + options_.output_file) {}
 
 Reactor::~Reactor() = default;
 
@@ -53,10 +56,12 @@ void Reactor::harvest_done() {
   const HarvestReport& report = job_report_;
   if (job_export_ && report.export_error.empty())
     last_export_ms_ = static_cast<int64_t>(uv_now(&loop_));
+  const auto now_ms = static_cast<int64_t>(uv_now(&loop_));
   if (!report.ok) {
-    NA_ERROR("harvest failed, will retry: %s", report.error.c_str());
+    harvest_failures_.failed(now_ms, report.error, "will retry");
     if (job_final_) exit_code_ = 1;
   } else {
+    harvest_failures_.succeeded(now_ms);
     const Delta& delta = report.harvest.delta;
     NA_DEBUG("harvest %llu: %zu flows, swap %.2f ms, read %.2f ms, clear %.2f ms, %.2f ms in all%s",
              static_cast<unsigned long long>(report.harvest.generation), delta.flows.size(),
@@ -65,8 +70,9 @@ void Reactor::harvest_done() {
              report.exported.written ? "; output written" : "");
   }
   if (!report.export_error.empty())
-    NA_ERROR("writing %s failed, will retry (the ledger has every count): %s",
-             options_.output_file.c_str(), report.export_error.c_str());
+    export_failures_.failed(now_ms, report.export_error, "will retry (the ledger has every count)");
+  else if (job_export_ && report.ok)
+    export_failures_.succeeded(now_ms);
   if (job_final_ && report.ok) {
     netacct_counters total = report.harvest.delta.flow_total();
     NA_INFO("final harvest: %zu flows, %llu bytes, %llu packets committed to %s",

@@ -16,6 +16,7 @@
 
 #include "config/options.hpp"
 #include "console.hpp"
+#include "failure_streak.hpp"
 #include "file_watcher.hpp"
 #include "harvest_schedule.hpp"
 #include "instance.hpp"
@@ -75,6 +76,8 @@ class Reactor {
   std::atomic<bool> export_requested_{false};  // SIGUSR1: export at the next harvest
   int64_t last_export_ms_ = 0;                 // loop thread
   int64_t harvests_ = 0;
+  FailureStreak harvest_failures_{"harvest"};  // loop thread
+  FailureStreak export_failures_;              // loop thread; names the output
   int exit_code_ = 0;
 };
 

@@ -46,6 +46,8 @@ run_doctest() {
 run_doctest unit "$BUILD/tests/unit_tests"
 run_doctest bpf "$BUILD/tests/bpf_tests"
 run_doctest integration "$BUILD/tests/integration_tests"
+# The soak, short: 60 s of traffic under random faults (`make soak` runs 300 s).
+SOAK_S=${TEST_SOAK_S:-60} run_doctest soak "$BUILD/tests/soak_tests"
 for script in tests/integration/*.sh; do
   [ -e "$script" ] || continue
   run_doctest "$(basename "$script" .sh)" env BUILD="$BUILD" bash "$script"

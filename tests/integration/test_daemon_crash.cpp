@@ -170,16 +170,7 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
       10000));
   CHECK(daemon.running());
 
-  // The same names, addresses and neighbours as the topology made.
-  run_ok("ip link add " + topo.a().ifname + " address " + topo.a().mac + " netns " +
-         topo.a().netns + " type veth peer name " + topo.b().ifname + " address " + topo.b().mac +
-         " netns " + topo.b().netns);
-  for (auto [self, peer] : {std::pair{&topo.a(), &topo.b()}, std::pair{&topo.b(), &topo.a()}}) {
-    std::string ip = "ip -n " + self->netns + " ", dev = " dev " + self->ifname;
-    run_ok(ip + "link set" + dev + " up && " + ip + "addr add " + self->ipv4 + "/24" + dev +
-           " && " + ip + "neigh replace " + peer->ipv4 + " lladdr " + peer->mac + dev +
-           " nud permanent");
-  }
+  topo.recreate_link();
   REQUIRE(wait_until(
       [&] {
         std::string filters;

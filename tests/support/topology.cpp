@@ -156,22 +156,26 @@ Topology::Topology() {
       claim(g_netns_slots, "/var/run/netns/" + end->netns);
       run_ok("ip netns add " + end->netns);
     }
-    // Both ends are created directly inside their namespaces: the pair never
-    // exists in the host namespace, even for a moment.
-    run_ok("ip link add " + a_.ifname + " address " + a_.mac + " netns " + a_.netns +
-           " type veth peer name " + b_.ifname + " address " + b_.mac + " netns " + b_.netns);
-    for (auto [self, peer] : {std::pair{&a_, &b_}, std::pair{&b_, &a_}}) {
-      const std::string ip = "ip -n " + self->netns + " ";
-      const std::string dev = " dev " + self->ifname;
-      run_ok(ip + "link set lo up && " + ip + "link set" + dev + " up && " + ip + "addr add " +
-             self->ipv4 + "/24" + dev + " && " + ip + "addr add " + self->ipv6 + "/64" + dev +
-             " nodad && " + ip + "neigh replace " + peer->ipv4 + " lladdr " + peer->mac + dev +
-             " nud permanent && " + ip + "neigh replace " + peer->ipv6 + " lladdr " + peer->mac +
-             dev + " nud permanent");
-    }
+    for (const Endpoint* end : {&a_, &b_}) run_ok("ip -n " + end->netns + " link set lo up");
+    recreate_link();
   } catch (...) {
     destroy();
     throw;
+  }
+}
+
+void Topology::recreate_link() const {
+  // Both ends are created directly inside their namespaces: the pair never
+  // exists in the host namespace, even for a moment.
+  run_ok("ip link add " + a_.ifname + " address " + a_.mac + " netns " + a_.netns +
+         " type veth peer name " + b_.ifname + " address " + b_.mac + " netns " + b_.netns);
+  for (auto [self, peer] : {std::pair{&a_, &b_}, std::pair{&b_, &a_}}) {
+    const std::string ip = "ip -n " + self->netns + " ";
+    const std::string dev = " dev " + self->ifname;
+    run_ok(ip + "link set" + dev + " up && " + ip + "addr add " + self->ipv4 + "/24" + dev +
+           " && " + ip + "addr add " + self->ipv6 + "/64" + dev + " nodad && " + ip +
+           "neigh replace " + peer->ipv4 + " lladdr " + peer->mac + dev + " nud permanent && " +
+           ip + "neigh replace " + peer->ipv6 + " lladdr " + peer->mac + dev + " nud permanent");
   }
 }
 

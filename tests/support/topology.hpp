@@ -43,6 +43,9 @@ class Topology {
   Topology& operator=(const Topology&) = delete;
 
   const Endpoint& a() const { return a_; }
+  // Makes the veth pair again after it was deleted (with `ip link del`), with
+  // the same names, MACs, addresses and static neighbours.
+  void recreate_link() const;
   const Endpoint& b() const { return b_; }
   int index() const { return index_; }
 
