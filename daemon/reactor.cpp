@@ -175,6 +175,7 @@ void Reactor::on_signal(int signum) {
               signum == SIGTERM ? "SIGTERM" : "SIGINT",
               options_.cleanup_on_exit ? "; --cleanup-on-exit removes them" : "");
       uv_timer_stop(timer_.get());
+      notifier_.stopping();
       act(schedule_.stop());
       break;
     case SIGUSR1: reopen_outputs(); break;
@@ -205,6 +206,7 @@ void Reactor::close_handles() {
   if (metrics_) metrics_->close();
   // The final harvest's records get a short drain, off the loop thread.
   ipfix_.reset();
+  notifier_.close();
   timer_.close();
   for (auto& signal : signals_) signal.close();
 }
@@ -260,8 +262,11 @@ int Reactor::run() {
     observers_.push_back(quota_runner_.get());
   }
 
+  observers_.push_back(&notifier_);
+
   uv_loop_init(&loop_);
   loop_open_ = true;
+  notifier_.start(&loop_);
   timer_.init(uv_timer_init, &loop_);
   timer_->data = this;
   // First harvest right away: counts made while no daemon ran show at once.

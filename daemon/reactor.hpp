@@ -4,7 +4,8 @@
 // and drives one Instance: the timer and signals ask the HarvestSchedule
 // for a harvest, which runs on the thread pool (the swap waits for an RCU
 // grace period and the ledger fsyncs: neither may block the loop); its
-// report goes to the observers (metrics, console) on the loop thread.
+// report goes to the observers (metrics, console, systemd) on the loop
+// thread.
 #pragma once
 
 #include <uv.h>
@@ -24,6 +25,7 @@
 #include "loop/handle.hpp"
 #include "metrics/metrics_service.hpp"
 #include "quota_runner.hpp"
+#include "service_notifier.hpp"
 
 namespace netacct {
 
@@ -65,6 +67,7 @@ class Reactor {
   std::unique_ptr<Console> console_;           // null without a console
   std::unique_ptr<QuotaRunner> quota_runner_;  // null without quotas
   std::unique_ptr<IpfixService> ipfix_;        // null without --ipfix
+  ServiceNotifier notifier_;                   // systemd; inert outside it
   std::vector<HarvestObserver*> observers_;
 
   // Handed between the loop and the worker: set before uv_queue_work,
