@@ -6,7 +6,8 @@
 // logrotate rotates the output (signalled at once, late, or never), the
 // daemon is killed with SIGKILL and restarted, the interface is deleted and
 // re-created, the flow map is overfilled, the state directory's filesystem
-// fills up and is freed again.
+// fills up and is freed again, and the IPFIX collector (nfcapd) comes and
+// goes.
 //
 // At the end the ledger's lifetime totals and the sum of every rotated JSON
 // file plus the current one must equal the ground truth exactly: what the
@@ -48,6 +49,7 @@
 
 #include "bpf/netacct_shared.h"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/netns_process.hpp"
 #include "tests/support/packet.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -384,6 +386,8 @@ std::string whitelist_json(std::mt19937& random, bool broken) {
          std::to_string(random() % 1000) + "\"], \"cidrs\": [" + cidrs + "]}}}";
 }
 
+constexpr int kCollectorPort = 4739;
+
 double env_seconds(const char* name, double fallback) {
   const char* value = std::getenv(name);
   return value && *value ? std::atof(value) : fallback;
@@ -391,7 +395,8 @@ double env_seconds(const char* name, double fallback) {
 
 }  // namespace
 
-TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill: exact") {
+TEST_CASE(
+    "soak: traffic, kills, reloads, rotations, flaps, full disk, overfill, collector: exact") {
   const double soak_s = env_seconds("SOAK_S", 60);
   Topology topo;
   TagGuard tag("soak");
@@ -416,10 +421,14 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
            end->ifname + ".accept_ra=0 net.ipv6.conf." + end->ifname + ".router_solicitations=0");
   double interval = 0.5;
   auto write_config = [&] {
-    boost::json::object conf{
-        {"tag", tag.tag()},      {"namespace", topo.a().netns}, {"interface", topo.a().ifname},
-        {"output_file", output}, {"whitelist_file", whitelist}, {"interval", interval},
-        {"max_flows", 256}};
+    boost::json::object conf{{"tag", tag.tag()},
+                             {"namespace", topo.a().netns},
+                             {"interface", topo.a().ifname},
+                             {"output_file", output},
+                             {"whitelist_file", whitelist},
+                             {"interval", interval},
+                             {"max_flows", 256},
+                             {"ipfix", "127.0.0.1:" + std::to_string(kCollectorPort)}};
     write_file(config, boost::json::serialize(conf));
   };
   write_config();
@@ -501,9 +510,20 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   } joiner{stop, gate, v4_thread, v6_thread};
 
   // ---- faults ----
-  enum Fault { Interval, Whitelist, Rotate, Kill, Flap, DiskFull, Overfill, kFaults };
-  const char* fault_names[] = {"interval", "whitelist", "rotate",  "kill",
-                               "flap",     "disk_full", "overfill"};
+  enum Fault { Interval, Whitelist, Rotate, Kill, Flap, DiskFull, Overfill, Collector, kFaults };
+  const char* fault_names[] = {"interval", "whitelist", "rotate",   "kill",
+                               "flap",     "disk_full", "overfill", "collector"};
+  // The IPFIX collector, in A's namespace like the daemon; it comes and goes.
+  std::unique_ptr<NetnsProcess> collector;
+  auto start_collector = [&] {
+    run_ok("mkdir -p " + dir + "/nfcapd");
+    collector = std::make_unique<NetnsProcess>(
+        topo.a().netns,
+        std::vector<std::string>{"/usr/bin/nfcapd", "-w", dir + "/nfcapd", "-p",
+                                 std::to_string(kCollectorPort), "-b", "127.0.0.1", "-t", "3600"},
+        dir + "/nfcapd.log");
+  };
+  start_collector();
   int done[kFaults] = {};
   int broken_reloads = 0, late_signals = 0, unsignalled = 0, silent_errors = 0;
   std::vector<Sample> samples;
@@ -596,6 +616,15 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
         truth.rx.packets += sent.packets;
         break;
       }
+      case Collector: {
+        if (collector && collector->running()) {
+          collector->stop();
+          collector.reset();
+        } else {
+          start_collector();
+        }
+        break;
+      }
       default: break;
     }
     done[fault]++;
@@ -657,11 +686,12 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   summary << "soak: seconds=" << static_cast<int>(elapsed_s()) << " kills=" << done[Kill]
           << " reloads=" << done[Whitelist] << " rotations=" << done[Rotate]
           << " flaps=" << done[Flap] << " disk_full=" << done[DiskFull]
-          << " overfills=" << done[Overfill] << " interval_changes=" << done[Interval]
-          << " broken_whitelists=" << broken_reloads << " late_signals=" << late_signals
-          << " unsignalled_rotations=" << unsignalled << " silent_errors=" << silent_errors
-          << " bytes_truth=" << truth.bytes() << " bytes_counted=" << ledger.tally.bytes()
-          << " lost=" << lost(ledger) << " duplicated=" << duplicated(ledger);
+          << " overfills=" << done[Overfill] << " collector_flaps=" << done[Collector]
+          << " interval_changes=" << done[Interval] << " broken_whitelists=" << broken_reloads
+          << " late_signals=" << late_signals << " unsignalled_rotations=" << unsignalled
+          << " silent_errors=" << silent_errors << " bytes_truth=" << truth.bytes()
+          << " bytes_counted=" << ledger.tally.bytes() << " lost=" << lost(ledger)
+          << " duplicated=" << duplicated(ledger);
   std::printf("%s\n", summary.str().c_str());
   std::printf("soak-json: files=%d bytes_counted=%llu lost=%llu duplicated=%llu\n", files,
               static_cast<unsigned long long>(json.tally.bytes()),
