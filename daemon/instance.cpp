@@ -373,4 +373,9 @@ void Instance::shutdown(bool detach) {
   NA_INFO("detached and unpinned %s (--cleanup-on-exit)", pin_path.c_str());
 }
 
+uint32_t Instance::ifindex() const {
+  auto index = interface_index(interface_);
+  return index ? static_cast<uint32_t>(index.value()) : 0;
+}
+
 }  // namespace netacct

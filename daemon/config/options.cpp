@@ -77,6 +77,11 @@ Options:
       --no-metrics      do not serve /metrics
       --metrics-top-flows N
                         also export the top N flows by bytes (default 0 = off)
+      --ipfix [udp:|tcp:]HOST:PORT
+                        after every harvest, send its flows and buckets as IPFIX records
+                        to this collector (repeatable; [IPV6]:PORT); never blocks a harvest
+      --ipfix-template-refresh S
+                        UDP: resend the templates at least every S seconds (default 600)
       --list-all        list interfaces of the host and every named namespace
       --create-examples write example whitelist and multi-instance config
   -V, --version         print the version
@@ -262,7 +267,9 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                               "json_max_idle_days",
                                               "retention",
                                               "quotas",
-                                              "quota_command"};
+                                              "quota_command",
+                                              "ipfix",
+                                              "ipfix_template_refresh"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -308,6 +315,30 @@ Result<void> apply_instance_object(const json::object& object, const std::string
   }
   if (auto quota_command = text("quota_command", opts.quota_command, true); !quota_command)
     return quota_command.error();
+  // "ipfix": "HOST:PORT" or ["udp:HOST:PORT", "tcp:HOST:PORT"].
+  if (const json::value* v = field("ipfix")) {
+    json::array list;
+    if (v->is_string())
+      list.push_back(*v);
+    else if (v->is_array())
+      list = v->get_array();
+    else
+      return Error{
+          path + ": 'ipfix' must be a string or an array such as [\"10.0.0.9:4739\"]", 0, {}};
+    opts.ipfix.clear();
+    for (const json::value& item : list) {
+      if (!item.is_string()) return Error{path + ": 'ipfix' entries must be strings", 0, {}};
+      auto collector = parse_collector_address(std::string(item.get_string()));
+      if (!collector) return Error{path + ": " + collector.error().message(), 0, {}};
+      opts.ipfix.push_back(collector.value());
+    }
+  }
+  if (const json::value* v = field("ipfix_template_refresh")) {
+    if (!v->is_number()) return Error{path + ": 'ipfix_template_refresh' must be a number", 0, {}};
+    auto refresh = parse_interval(json::serialize(*v), path + ": ipfix_template_refresh");
+    if (!refresh) return refresh.error();
+    opts.ipfix_template_refresh = refresh.value();
+  }
   if (const json::value* v = field("retention")) {
     if (!v->is_string())
       return Error{path + ": 'retention' must be a string such as \"hour=14d,day=400d\"", 0, {}};
@@ -397,6 +428,8 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kRetention,
     kQuota,
     kQuotaCommand,
+    kIpfix,
+    kIpfixTemplateRefresh,
     kFileMode,
     kKeepCapabilities
   };
@@ -429,6 +462,8 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"retention", required_argument, nullptr, kRetention},
       {"quota", required_argument, nullptr, kQuota},
       {"quota-command", required_argument, nullptr, kQuotaCommand},
+      {"ipfix", required_argument, nullptr, kIpfix},
+      {"ipfix-template-refresh", required_argument, nullptr, kIpfixTemplateRefresh},
       {"file-mode", required_argument, nullptr, kFileMode},
       {"keep-capabilities", no_argument, nullptr, kKeepCapabilities},
       {"version", no_argument, nullptr, 'V'},
@@ -502,6 +537,18 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
         break;
       }
       case kQuotaCommand: opts.quota_command = value; break;
+      case kIpfix: {
+        auto collector = parse_collector_address(value);
+        if (!collector) return Error{"--ipfix: " + collector.error().message(), 0, {}};
+        opts.ipfix.push_back(collector.value());
+        break;
+      }
+      case kIpfixTemplateRefresh: {
+        auto refresh = parse_interval(value, "--ipfix-template-refresh");
+        if (!refresh) return refresh.error();
+        opts.ipfix_template_refresh = refresh.value();
+        break;
+      }
       case kFileMode: {
         char* end = nullptr;
         errno = 0;

@@ -21,13 +21,6 @@ using namespace netacct::test;
 
 namespace {
 
-void stop(DaemonProcess& daemon, const std::string& log) {
-  daemon.signal(SIGTERM);
-  int code = daemon.wait(15000);
-  INFO("daemon log:\n" << read_text(log));
-  CHECK(code == 0);
-}
-
 // Every string under "expr" or "query"/"definition" keys of the dashboard.
 void collect_queries(const boost::json::value& value, std::vector<std::string>& out) {
   if (value.is_object()) {
@@ -170,7 +163,7 @@ TEST_CASE("metrics: promtool accepts the output; the dashboard's names all exist
   CHECK(bad.exit_code == 2);
   CHECK(bad.output.find("--metrics-listen") != std::string::npos);
 
-  stop(daemon, log);
+  stop_metrics_daemon(daemon, log);
   run("rm -rf " + dir);
 }
 
@@ -211,7 +204,7 @@ TEST_CASE("metrics: a real Prometheus scrapes the exact UDP byte total") {
   auto up = prometheus.query("up{job=\"netacct\"}");
   REQUIRE(up);
   CHECK(*up == 1);
-  stop(daemon, log);
+  stop_metrics_daemon(daemon, log);
   run("rm -rf " + dir);
 }
 
@@ -355,7 +348,7 @@ TEST_CASE("metrics: the endpoint survives 1,000 bad requests, a slow client and 
   CHECK(daemon.running());
   std::string text = scrape(ns);
   CHECK(text.find("netacct_harvest_errors_total") != std::string::npos);
-  stop(daemon, log);
+  stop_metrics_daemon(daemon, log);
   run("rm -rf " + dir);
 }
 
@@ -381,7 +374,7 @@ TEST_CASE("metrics: counters never go backwards across a restart or a rotation")
   REQUIRE(udp_tx_is(per_transfer));
   auto first = metric_samples(scrape(ns));
 
-  stop(daemon, log);
+  stop_metrics_daemon(daemon, log);
   // Restarted with a long interval: SIGHUP harvests (and exports) on demand.
   std::vector<std::string> slow = extra;
   slow.insert(slow.end(), {"--interval", "30"});
@@ -404,6 +397,6 @@ TEST_CASE("metrics: counters never go backwards across a restart or a rotation")
       flow_counters(read_source(output, tag.tag()), topo.a().ipv4, topo.b().ipv4, "UDP");
   CHECK(in_new_file.tx_bytes == static_cast<uint64_t>(per_transfer));  // the file did restart
 
-  stop(daemon, log);
+  stop_metrics_daemon(daemon, log);
   run("rm -rf " + dir);
 }
