@@ -18,8 +18,8 @@ void FailureStreak::failed(int64_t now_ms, const std::string& cause, const char*
   unlogged_++;
   if (now_ms - logged_ms_ < repeat_ms_) return;
   NA_ERROR("%s still failing (%llu more attempts in %.0f s): %s", what_.c_str(),
-           static_cast<unsigned long long>(unlogged_), static_cast<double>(now_ms - logged_ms_) / 1e3,
-           cause.c_str());
+           static_cast<unsigned long long>(unlogged_),
+           static_cast<double>(now_ms - logged_ms_) / 1e3, cause.c_str());
   logged_ms_ = now_ms;
   unlogged_ = 0;
 }
@@ -27,7 +27,8 @@ void FailureStreak::failed(int64_t now_ms, const std::string& cause, const char*
 void FailureStreak::succeeded(int64_t now_ms) {
   if (attempts_ == 0) return;
   NA_INFO("%s recovered after %llu failed attempts in %.1f s", what_.c_str(),
-          static_cast<unsigned long long>(attempts_), static_cast<double>(now_ms - started_ms_) / 1e3);
+          static_cast<unsigned long long>(attempts_),
+          static_cast<double>(now_ms - started_ms_) / 1e3);
   attempts_ = 0;
   unlogged_ = 0;
   cause_.clear();

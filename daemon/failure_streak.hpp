@@ -26,8 +26,8 @@ class FailureStreak {
  private:
   std::string what_;
   int64_t repeat_ms_;
-  uint64_t attempts_ = 0;       // failed attempts in the current streak
-  uint64_t unlogged_ = 0;       // of those, not yet reported
+  uint64_t attempts_ = 0;  // failed attempts in the current streak
+  uint64_t unlogged_ = 0;  // of those, not yet reported
   int64_t started_ms_ = 0;
   int64_t logged_ms_ = 0;
   std::string cause_;

@@ -2,6 +2,7 @@
 #include "file_watcher.hpp"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,7 +13,7 @@ namespace netacct {
 
 FileWatcher::FileWatcher(uv_loop_t* loop, std::string path, std::function<void()> on_change,
                          uint64_t debounce_ms)
-    : loop_(loop), on_change_(std::move(on_change)), debounce_ms_(debounce_ms) {
+    : loop_(loop), path_(path), on_change_(std::move(on_change)), debounce_ms_(debounce_ms) {
   auto slash = path.rfind('/');
   directory_ = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   basename_ = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -40,7 +41,23 @@ Result<void> FileWatcher::start() {
   debounce_.reset();
   debounce_->data = this;
   debounce_.init(uv_timer_init, loop_);
+  identity_changed();
   return ok();
+}
+
+bool FileWatcher::identity_changed() {
+  Identity now;
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0) {
+    now.dev = st.st_dev;
+    now.ino = st.st_ino;
+    now.size = st.st_size;
+    now.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+    now.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1000000000 + st.st_ctim.tv_nsec;
+  }
+  if (now == identity_) return false;
+  identity_ = now;
+  return true;
 }
 
 void FileWatcher::stop() {
@@ -67,6 +84,9 @@ void FileWatcher::drain_events() {
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
     }
   }
+  // Another name changed: ours only if our path now resolves elsewhere
+  // (a ConfigMap's ..data swap). Note the identity either way.
+  if (identity_changed()) ours = true;
   if (!ours) return;
   // Editors save in bursts of events: act once, after the burst.
   uv_timer_start(

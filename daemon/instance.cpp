@@ -141,13 +141,17 @@ Result<void> Instance::open_steps() {
                      "use --xdp (falls back to TC ingress), no --xdp, or --xdp=generic",
                  EOPNOTSUPP,
                  {}};
-  auto whitelist = WhitelistService::preload(options_.whitelist_file);
+  auto whitelist = WhitelistService::preload(options_.whitelist_file, options_.max_whitelist);
   if (!whitelist) return whitelist.error();
   auto failpoints = FailPoints::from_environment();
   if (!failpoints) return failpoints.error();
 
   // ---- the ledger, before any kernel state: an unreadable one refuses ----
-  auto store = SqliteStore::open({options_.ledger_file, options_.tag});
+  SqliteStore::Options store_options;
+  store_options.path = options_.ledger_file;
+  store_options.tag = options_.tag;
+  store_options.file_mode = options_.file_mode;
+  auto store = SqliteStore::open(store_options);
   if (!store) return store.error();
   store_ = std::move(store.value());
   start_.ledger_created = store_->created();
@@ -155,6 +159,7 @@ Result<void> Instance::open_steps() {
   export_options.path = options_.output_file;
   export_options.info = source_info();
   export_options.max_idle_days = options_.json_max_idle_days;
+  export_options.file_mode = options_.file_mode;
   export_ = std::make_unique<JsonExport>(*store_, export_options);
   if (auto recovered = export_->recover(); !recovered) return recovered;
   if (auto readable = export_->check_existing(); !readable) return readable;
@@ -369,6 +374,11 @@ void Instance::shutdown(bool detach) {
       NA_WARN("unpin: %s", removed.error().message().c_str());
   }
   NA_INFO("detached and unpinned %s (--cleanup-on-exit)", pin_path.c_str());
+}
+
+uint32_t Instance::ifindex() const {
+  auto index = interface_index(interface_);
+  return index ? static_cast<uint32_t>(index.value()) : 0;
 }
 
 }  // namespace netacct

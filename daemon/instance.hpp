@@ -69,6 +69,8 @@ class Instance {
   // mode ("native", "generic", "none"); valid after open().
   std::string ingress_mode() const { return source_info().ingress_mode; }
   std::string xdp_mode() const { return source_info().xdp_mode; }
+  // The interface's ifindex in its namespace (0 when it is gone).
+  uint32_t ifindex() const;
 
  private:
   Result<void> open_steps();

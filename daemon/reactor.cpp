@@ -4,7 +4,9 @@
 #include <cmath>
 #include <csignal>
 
+#include "common/capabilities.hpp"
 #include "common/log.hpp"
+#include "export/ipfix_session.hpp"
 
 namespace netacct {
 
@@ -180,6 +182,7 @@ void Reactor::on_signal(int signum) {
               signum == SIGTERM ? "SIGTERM" : "SIGINT",
               options_.cleanup_on_exit ? "; --cleanup-on-exit removes them" : "");
       uv_timer_stop(timer_.get());
+      notifier_.stopping();
       act(schedule_.stop());
       break;
     case SIGUSR1: reopen_outputs(); break;
@@ -196,6 +199,24 @@ void Reactor::on_signal(int signum) {
   }
 }
 
+// Loaded, pinned and attached: from here on the daemon re-attaches, checks
+// its attachments and updates maps, and needs only runtime_capabilities().
+// Before any thread starts (libuv's pool starts with the first harvest), so
+// every thread has the narrow sets.
+void Reactor::drop_capabilities() {
+  if (options_.keep_capabilities) {
+    NA_INFO("capabilities: all kept (--keep-capabilities)");
+    return;
+  }
+  auto dropped = drop_capabilities_except(runtime_capabilities());
+  if (!dropped) {
+    NA_WARN("capabilities: could not drop: %s", dropped.error().message().c_str());
+    return;
+  }
+  NA_INFO("capabilities: running with %s%s", capability_names(dropped->kept).c_str(),
+          dropped->dropped ? "; the start's others dropped" : "");
+}
+
 void Reactor::finish_stop() {
   instance_.shutdown(options_.cleanup_on_exit);
   close_handles();
@@ -208,6 +229,9 @@ void Reactor::close_handles() {
   quota_runner_.reset();
   whitelist_watcher_.reset();
   if (metrics_) metrics_->close();
+  // The final harvest's records get a short drain, off the loop thread.
+  ipfix_.reset();
+  notifier_.close();
   timer_.close();
   for (auto& signal : signals_) signal.close();
 }
@@ -234,6 +258,17 @@ int Reactor::run() {
   if (!metrics) return refuse(metrics.error());
   metrics_ = std::move(metrics.value());
   if (auto opened = instance_.open(); !opened) return refuse(opened.error());
+  // Capabilities go before the IPFIX workers start: every thread gets the
+  // narrow sets.
+  drop_capabilities();
+  // IPFIX before metrics: a batch the queue refuses is in the same
+  // harvest's /metrics.
+  ipfix_ = IpfixService::create(options_, options_.ipfix.empty() ? 0 : instance_.ifindex(),
+                                open_ipfix_session);
+  if (ipfix_) {
+    observers_.push_back(ipfix_.get());
+    if (metrics_) metrics_->set_ipfix_source([this] { return ipfix_->stats(); });
+  }
   if (metrics_) {
     if (auto seeded = metrics_->seed(instance_.ledger_path(), instance_.flow_capacity()); !seeded)
       NA_WARN("metrics start from zero: %s", seeded.error().message().c_str());
@@ -255,8 +290,11 @@ int Reactor::run() {
     observers_.push_back(quota_runner_.get());
   }
 
+  observers_.push_back(&notifier_);
+
   uv_loop_init(&loop_);
   loop_open_ = true;
+  notifier_.start(&loop_);
   timer_.init(uv_timer_init, &loop_);
   timer_->data = this;
   // First harvest right away: counts made while no daemon ran show at once.

@@ -4,7 +4,8 @@
 // and drives one Instance: the timer and signals ask the HarvestSchedule
 // for a harvest, which runs on the thread pool (the swap waits for an RCU
 // grace period and the ledger fsyncs: neither may block the loop); its
-// report goes to the observers (metrics, console) on the loop thread.
+// report goes to the observers (metrics, console, systemd) on the loop
+// thread.
 #pragma once
 
 #include <uv.h>
@@ -19,10 +20,12 @@
 #include "file_watcher.hpp"
 #include "harvest_schedule.hpp"
 #include "instance.hpp"
+#include "ipfix_service.hpp"
 #include "link_watcher.hpp"
 #include "loop/handle.hpp"
 #include "metrics/metrics_service.hpp"
 #include "quota_runner.hpp"
+#include "service_notifier.hpp"
 
 namespace netacct {
 
@@ -48,6 +51,7 @@ class Reactor {
   void reload_config();
   void start_whitelist_watcher();
   void finish_stop();
+  void drop_capabilities();
   void close_handles();
 
   DaemonOptions options_;
@@ -63,6 +67,8 @@ class Reactor {
   std::unique_ptr<MetricsService> metrics_;    // null with --no-metrics
   std::unique_ptr<Console> console_;           // null without a console
   std::unique_ptr<QuotaRunner> quota_runner_;  // null without quotas
+  std::unique_ptr<IpfixService> ipfix_;        // null without --ipfix
+  ServiceNotifier notifier_;                   // systemd; inert outside it
   std::vector<HarvestObserver*> observers_;
 
   // Handed between the loop and the worker: set before uv_queue_work,

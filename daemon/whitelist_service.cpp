@@ -13,11 +13,12 @@ namespace netacct {
 namespace json = boost::json;
 
 WhitelistService::WhitelistService(std::string path, Datapath& datapath)
-    : path_(std::move(path)), map_(datapath) {}
+    : path_(std::move(path)), datapath_(datapath), map_(datapath) {}
 
-Result<std::optional<Whitelist>> WhitelistService::preload(const std::string& path) {
+Result<std::optional<Whitelist>> WhitelistService::preload(const std::string& path,
+                                                           size_t max_entries) {
   if (path.empty() || ::access(path.c_str(), F_OK) != 0) return std::optional<Whitelist>{};
-  auto loaded = load_whitelist_file(path);
+  auto loaded = load_whitelist_file(path, max_entries);
   if (!loaded) return loaded.error();
   return std::optional<Whitelist>(std::move(loaded.value()));
 }
@@ -61,7 +62,7 @@ bool WhitelistService::reload(Trigger trigger) {
     record(false, "error: file missing; kept last good version", nullptr);
     return false;
   }
-  auto loaded = load_whitelist_file(path_);
+  auto loaded = load_whitelist_file(path_, datapath_.whitelist_capacity());
   if (!loaded) {
     NA_ERROR("whitelist reload rejected, keeping the last good version: %s",
              loaded.error().message().c_str());

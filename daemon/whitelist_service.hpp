@@ -23,7 +23,8 @@ class WhitelistService {
 
   // Parses the file before any kernel state changes, so a broken whitelist
   // stops the start with its error. A missing file is an empty whitelist.
-  static Result<std::optional<Whitelist>> preload(const std::string& path);
+  // More than max_entries entries (--max-whitelist) is refused here.
+  static Result<std::optional<Whitelist>> preload(const std::string& path, size_t max_entries);
   // Reads the trie as it is (adopted pins) and applies `initial` as a diff.
   Result<void> start(std::optional<Whitelist> initial);
 
@@ -46,6 +47,7 @@ class WhitelistService {
   void record(bool ok, const std::string& result, const WhitelistApplyStats* stats);
 
   std::string path_;
+  Datapath& datapath_;
   WhitelistMap map_;
   std::optional<Whitelist> active_;
   uint64_t reloads_ = 0;

@@ -46,6 +46,12 @@ run_doctest() {
 run_doctest unit "$BUILD/tests/unit_tests"
 run_doctest bpf "$BUILD/tests/bpf_tests"
 run_doctest integration "$BUILD/tests/integration_tests"
+# Every committed fuzz corpus once (crashes make fuzz found stay fixed).
+for replay in "$BUILD"/tests/replay/fuzz_*; do
+  [ -x "$replay" ] || continue
+  name=$(basename "$replay")
+  run_doctest "replay-$name" "$replay" "tests/fuzz/corpus/$name"
+done
 # The soak, short: 60 s of traffic under random faults (`make soak` runs 300 s).
 SOAK_S=${TEST_SOAK_S:-60} run_doctest soak "$BUILD/tests/soak_tests"
 for script in tests/integration/*.sh; do

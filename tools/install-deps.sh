@@ -13,7 +13,7 @@ PACKAGES=(
   clang-format libsqlite3-dev sqlite3
   libfixbuf-dev nfdump pmacct
   libsystemd-dev systemd-container dbus debhelper dpkg-dev lintian scdoc man-db bash-completion
-  apparmor checkpolicy libclang-rt-14-dev tmux
+  apparmor checkpolicy semodule-utils libclang-rt-14-dev tmux
 )
 
 missing=()

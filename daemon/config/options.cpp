@@ -53,7 +53,12 @@ Options:
                         (those are the defaults)
   -c, --config FILE     read one instance object (multi_accounting_config.json format)
       --max-flows N     flow capacity (default 65536)
-      --max-whitelist N whitelist prefixes (default 16384)
+      --max-whitelist N whitelist prefixes (default 16384); a whitelist file with more
+                        entries, or larger than 128 bytes an entry + 1 MiB, is refused
+      --file-mode MODE  permissions of the OUTPUT file and a new ledger (default 0640)
+      --keep-capabilities
+                        keep every capability for the daemon's life (default: drop those
+                        only the start needs, see SECURITY.md)
       --max-prefix-rows N
                         rows of the prefix buffer: flows that find the flow buffer full
                         are counted per (local, remote prefix, protocol) (default 4096)
@@ -77,6 +82,11 @@ Options:
       --no-metrics      do not serve /metrics
       --metrics-top-flows N
                         also export the top N flows by bytes (default 0 = off)
+      --ipfix [udp:|tcp:]HOST:PORT
+                        after every harvest, send its flows and buckets as IPFIX records
+                        to this collector (repeatable; [IPV6]:PORT); never blocks a harvest
+      --ipfix-template-refresh S
+                        UDP: resend the templates at least every S seconds (default 600)
       --list-all        list interfaces of the host and every named namespace
       --create-examples write example whitelist and multi-instance config
   -V, --version         print the version
@@ -265,7 +275,9 @@ Result<void> apply_instance_object(const json::object& object, const std::string
                                               "json_max_idle_days",
                                               "retention",
                                               "quotas",
-                                              "quota_command"};
+                                              "quota_command",
+                                              "ipfix",
+                                              "ipfix_template_refresh"};
   for (const auto& member : object) {
     if (!known.count(std::string(member.key())))
       return Error{path + ": unknown key '" + std::string(member.key()) + "'", 0, {}};
@@ -311,6 +323,30 @@ Result<void> apply_instance_object(const json::object& object, const std::string
   }
   if (auto quota_command = text("quota_command", opts.quota_command, true); !quota_command)
     return quota_command.error();
+  // "ipfix": "HOST:PORT" or ["udp:HOST:PORT", "tcp:HOST:PORT"].
+  if (const json::value* v = field("ipfix")) {
+    json::array list;
+    if (v->is_string())
+      list.push_back(*v);
+    else if (v->is_array())
+      list = v->get_array();
+    else
+      return Error{
+          path + ": 'ipfix' must be a string or an array such as [\"10.0.0.9:4739\"]", 0, {}};
+    opts.ipfix.clear();
+    for (const json::value& item : list) {
+      if (!item.is_string()) return Error{path + ": 'ipfix' entries must be strings", 0, {}};
+      auto collector = parse_collector_address(std::string(item.get_string()));
+      if (!collector) return Error{path + ": " + collector.error().message(), 0, {}};
+      opts.ipfix.push_back(collector.value());
+    }
+  }
+  if (const json::value* v = field("ipfix_template_refresh")) {
+    if (!v->is_number()) return Error{path + ": 'ipfix_template_refresh' must be a number", 0, {}};
+    auto refresh = parse_interval(json::serialize(*v), path + ": ipfix_template_refresh");
+    if (!refresh) return refresh.error();
+    opts.ipfix_template_refresh = refresh.value();
+  }
   if (const json::value* v = field("retention")) {
     if (!v->is_string())
       return Error{path + ": 'retention' must be a string such as \"hour=14d,day=400d\"", 0, {}};
@@ -406,7 +442,11 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     kQuotaCommand,
     kMaxPrefixRows,
     kOverflowPrefixV4,
-    kOverflowPrefixV6
+    kOverflowPrefixV6,
+    kIpfix,
+    kIpfixTemplateRefresh,
+    kFileMode,
+    kKeepCapabilities
   };
   static const option long_options[] = {
       {"xdp", optional_argument, nullptr, 'x'},
@@ -440,6 +480,10 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
       {"retention", required_argument, nullptr, kRetention},
       {"quota", required_argument, nullptr, kQuota},
       {"quota-command", required_argument, nullptr, kQuotaCommand},
+      {"ipfix", required_argument, nullptr, kIpfix},
+      {"ipfix-template-refresh", required_argument, nullptr, kIpfixTemplateRefresh},
+      {"file-mode", required_argument, nullptr, kFileMode},
+      {"keep-capabilities", no_argument, nullptr, kKeepCapabilities},
       {"version", no_argument, nullptr, 'V'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -458,7 +502,11 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
     opts.config_file = config;
   }
 
-  optind = 1;
+  // 0, not 1: glibc then re-initialises getopt completely. With 1 a parse
+  // that stopped inside a cluster of short options ("-Qd": error at Q)
+  // leaves getopt pointing into that argv, which the next parse reads
+  // (found by tests/fuzz/fuzz_options: a use after free).
+  optind = 0;
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":xn:t:i:d::c:Vh", long_options, nullptr)) != -1) {
@@ -507,6 +555,32 @@ Result<DaemonOptions> parse_options(int argc, char** argv) {
         break;
       }
       case kQuotaCommand: opts.quota_command = value; break;
+      case kIpfix: {
+        auto collector = parse_collector_address(value);
+        if (!collector) return Error{"--ipfix: " + collector.error().message(), 0, {}};
+        opts.ipfix.push_back(collector.value());
+        break;
+      }
+      case kIpfixTemplateRefresh: {
+        auto refresh = parse_interval(value, "--ipfix-template-refresh");
+        if (!refresh) return refresh.error();
+        opts.ipfix_template_refresh = refresh.value();
+        break;
+      }
+      case kFileMode: {
+        char* end = nullptr;
+        errno = 0;
+        unsigned long mode = std::strtoul(value.c_str(), &end, 8);
+        if (value.empty() || *end != '\0' || errno != 0 || mode > 0777 || (mode & 0600) != 0600)
+          return Error{"--file-mode: '" + value +
+                           "' is not an octal mode of at most 0777 that the owner can read and "
+                           "write (e.g. 0640)",
+                       0,
+                       {}};
+        opts.file_mode = static_cast<uint32_t>(mode);
+        break;
+      }
+      case kKeepCapabilities: opts.keep_capabilities = true; break;
       case kRetention:
         if (auto parsed = parse_retention(value, opts.retention); !parsed)
           return Error{"--retention: " + parsed.error().message(), 0, {}};

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../../bpf/netacct_shared.h"
+#include "../common/collector_address.hpp"
 #include "../common/quota_spec.hpp"
 #include "../common/result.hpp"
 #include "../ledger/history.hpp"
@@ -70,6 +71,13 @@ struct DaemonOptions {
   std::string metrics_listen = "127.0.0.1:9464";
   bool metrics_listen_set = false;  // given explicitly: failing to bind it is an error
   uint32_t metrics_top_flows = 0;   // per-flow series for the top N flows; 0 = none
+  // IPFIX export (daemon/export/): each harvest's delta to these collectors.
+  std::vector<CollectorAddress> ipfix;
+  double ipfix_template_refresh = 600;  // UDP: resend templates at least this often (s)
+  // Permissions of the output file and of a ledger this start creates.
+  uint32_t file_mode = 0640;
+  // Keep every capability after the start (SECURITY.md lists what is dropped).
+  bool keep_capabilities = false;
 };
 
 // Upper bound of --metrics-top-flows (two series per flow).

@@ -146,7 +146,8 @@ std::map<Prefix, uint32_t> inherit_flags(const std::map<Prefix, uint32_t>& own) 
 
 }  // namespace
 
-Result<Whitelist> parse_whitelist(const std::string& text, const std::string& file) {
+Result<Whitelist> parse_whitelist(const std::string& text, const std::string& file,
+                                  size_t max_entries) {
   auto parsed = parse_json_text(text, file);
   if (!parsed) return parsed.error();
   Validator check{file};
@@ -181,6 +182,7 @@ Result<Whitelist> parse_whitelist(const std::string& text, const std::string& fi
   if (!groups->is_object()) return check.error("whitelist", "must be an object of named groups");
 
   std::map<Prefix, uint32_t> own;
+  size_t values = 0;
   for (const auto& member : groups->get_object()) {
     WhitelistGroup group;
     group.name = std::string(member.key());
@@ -212,6 +214,12 @@ Result<Whitelist> parse_whitelist(const std::string& text, const std::string& fi
     if (!cidrs) return cidrs.error();
     group.ips = std::move(ips.value());
     group.cidrs = std::move(cidrs.value());
+    values += group.ips.size() + group.cidrs.size();
+    if (values > max_entries)
+      return Error{file + ": more than " + std::to_string(max_entries) +
+                       " addresses and prefixes, the limit (--max-whitelist)",
+                   E2BIG,
+                   {}};
 
     // Validate every value, enabled or not: a disabled group is still a
     // promise about what enabling it will do.
@@ -233,12 +241,18 @@ Result<Whitelist> parse_whitelist(const std::string& text, const std::string& fi
   return whitelist;
 }
 
-Result<Whitelist> load_whitelist_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("read whitelist " + path, errno ? errno : ENOENT);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_whitelist(text.str(), path);
+size_t whitelist_file_limit(size_t max_entries) {
+  // About 24 bytes an IPv6 prefix takes in JSON, five times over for
+  // descriptions and layout, plus 1 MiB; saturating.
+  constexpr size_t kPerEntry = 128, kBase = 1u << 20;
+  if (max_entries > (SIZE_MAX - kBase) / kPerEntry) return SIZE_MAX;
+  return max_entries * kPerEntry + kBase;
+}
+
+Result<Whitelist> load_whitelist_file(const std::string& path, size_t max_entries) {
+  auto text = read_regular_file(path, "whitelist", whitelist_file_limit(max_entries));
+  if (!text) return text.error();
+  return parse_whitelist(text.value(), path, max_entries);
 }
 
 }  // namespace netacct

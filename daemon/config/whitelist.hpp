@@ -60,8 +60,14 @@ struct Whitelist {
 };
 
 // Parses and validates whitelist text; file names the source in errors.
-Result<Whitelist> parse_whitelist(const std::string& text, const std::string& file);
-// Reads and parses a whitelist file.
-Result<Whitelist> load_whitelist_file(const std::string& path);
+// More than max_entries addresses and prefixes (enabled or not) is an error.
+Result<Whitelist> parse_whitelist(const std::string& text, const std::string& file,
+                                  size_t max_entries = SIZE_MAX);
+// The largest whitelist file read for a limit of max_entries entries:
+// 128 bytes an entry plus 1 MiB (--max-whitelist 16384: 3 MiB).
+size_t whitelist_file_limit(size_t max_entries);
+// Reads and parses a whitelist file: a regular file (links are followed),
+// within whitelist_file_limit(max_entries) bytes and max_entries entries.
+Result<Whitelist> load_whitelist_file(const std::string& path, size_t max_entries = SIZE_MAX);
 
 }  // namespace netacct

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <vector>
 
 namespace netacct {
@@ -57,6 +59,30 @@ Result<void> WhitelistMap::load_current() {
   return ok();
 }
 
+Result<void> WhitelistMap::roll_back(
+    const std::vector<std::pair<Prefix, std::optional<uint32_t>>>& undo) {
+  int fd = datapath_.whitelist_fd();
+  Result<void> result = ok();
+  // Removals first: they free the room the restored values may need.
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    if (it->second) continue;
+    netacct_wl_key key = to_key(it->first);
+    if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT && result)
+      result = make_error("whitelist delete " + it->first.to_string(), errno, datapath_.tag());
+    current_.erase(it->first);
+  }
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    if (!it->second) continue;
+    netacct_wl_key key = to_key(it->first);
+    netacct_wl_value value{*it->second, 0};
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0 && result)
+      result = make_error("whitelist restore " + it->first.to_string(), errno, datapath_.tag());
+    current_[it->first] = *it->second;
+  }
+  set_runtime(current_.size(), needs_local(current_));
+  return result;
+}
+
 Result<WhitelistApplyStats> WhitelistMap::apply(const std::map<Prefix, uint32_t>& entries) {
   auto started = std::chrono::steady_clock::now();
   if (entries.size() > datapath_.whitelist_capacity()) {
@@ -72,13 +98,27 @@ Result<WhitelistApplyStats> WhitelistMap::apply(const std::map<Prefix, uint32_t>
   set_runtime(std::max(entries.size(), current_.size()),
               needs_local(entries) || needs_local(current_));
 
+  // What each insert replaced, so a failure part way can be undone: the
+  // previous whitelist is then in force again, complete.
+  std::vector<std::pair<Prefix, std::optional<uint32_t>>> undo;
   for (const auto& [prefix, match] : entries) {
     auto it = current_.find(prefix);
     if (it != current_.end() && it->second == match) continue;
     netacct_wl_key key = to_key(prefix);
     netacct_wl_value value{match, 0};
-    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0)
-      return make_error("whitelist insert " + prefix.to_string(), errno, datapath_.tag());
+    int rc = fail_insert_at_ && undo.size() + 1 == fail_insert_at_
+                 ? -EIO
+                 : bpf_map_update_elem(fd, &key, &value, BPF_ANY);
+    if (rc != 0) {
+      int err = rc < 0 && rc != -1 ? -rc : errno;
+      Error error = make_error("whitelist insert " + prefix.to_string(), err, datapath_.tag());
+      if (auto undone = roll_back(undo); !undone)
+        error.op += "; rolling back failed too: " + undone.error().message();
+      else
+        error.op += " (the previous whitelist stays in force)";
+      return error;
+    }
+    undo.emplace_back(prefix, it == current_.end() ? std::nullopt : std::optional(it->second));
     (it == current_.end() ? stats.added : stats.changed)++;
     current_[prefix] = match;
   }

@@ -197,8 +197,15 @@ void JsonExport::set_whitelist_info(json::value info) {
 Result<void> JsonExport::recover() {
   auto state = store_.queries().export_state();
   if (!state) return state.error();
-  if (state->pending_seq == 0) return ok();
   struct stat st {};
+  if (state->pending_seq == 0) {
+    // A temporary file a kill left while writing (before the pending mark):
+    // nothing refers to it. Only a plain file of our naming is removed.
+    if (::lstat(temp_path().c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::unlink(temp_path().c_str()) == 0)
+      NA_INFO("removed a stale temporary file %s", temp_path().c_str());
+    return ok();
+  }
   if (::lstat(temp_path().c_str(), &st) == 0 && FileIdentity::of(st).same_inode(state->pending)) {
     // Steps 3-5 did not finish: the file never reached PATH.
     ::unlink(temp_path().c_str());
@@ -459,8 +466,12 @@ Result<ExportReport> JsonExport::write(int64_t now) {
   uint64_t seq = state->seq + 1;
   std::string temp = temp_path();
   ::unlink(temp.c_str());  // a stale one of ours (recover() settled its export)
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640));
+  // O_EXCL|O_NOFOLLOW after the unlink: a file or link planted in between
+  // fails the export instead of being written through.
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     static_cast<mode_t>(options_.file_mode)));
   if (!fd) return make_error("create " + temp, errno);
+  ::fchmod(fd.get(), static_cast<mode_t>(options_.file_mode));
   auto abandon = [&](Error error) -> Result<ExportReport> {
     ::unlink(temp.c_str());
     return error;

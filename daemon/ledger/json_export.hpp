@@ -61,6 +61,7 @@ class JsonExport {
     std::string path;
     SourceInfo info;
     int64_t max_idle_days = 0;  // fold rows idle this long into one per (local, protocol); 0 = off
+    unsigned file_mode = 0640;  // the file's permissions (set exactly, umask aside)
   };
   JsonExport(SqliteStore& store, Options options);
 

@@ -63,7 +63,10 @@ class Handler {
   bool on_key(sv s, std::size_t, ec_t&) {
     key_.append(s.data(), s.size());
     if (depth_ == 1) sources_key_ = key_ == "sources";
-    member_ = depth_ == kEntryDepth ? key_ : std::string();
+    // Only inside "sources": the same names elsewhere are just data (fuzz:
+    // a "traffic_data" array outside it opened the rows with nothing
+    // captured, and closing a row then popped an empty value stack).
+    member_ = depth_ == kEntryDepth && sources_open_ ? key_ : std::string();
     if (depth_ == kEntryDepth && key_ == "traffic_data") {
       rows_key_ = true;  // not pushed: the rows are handled one by one
     } else if (capturing()) {
@@ -153,7 +156,7 @@ class Handler {
       entry_row_text_.clear();
       rows_key_ = false;
     }
-    if (depth_ == kRowsDepth && member_ == "traffic_data") {
+    if (depth_ == kRowsDepth && sources_open_ && member_ == "traffic_data") {
       if (is_object) return fail(Error{path_ + ": traffic_data must be an array", 0, {}}, ec);
       rows_open_ = true;
     }

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
 
 #include "../common/log.hpp"
+#include "../common/unique_fd.hpp"
 #include "history.hpp"
 
 namespace netacct {
@@ -59,8 +63,19 @@ SqliteStore::~SqliteStore() = default;
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& options) {
   struct stat st {};
   bool exists = ::stat(options.path.c_str(), &st) == 0;
+  if (::lstat(options.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+    return Error{
+        "database " + options.path + " is a symbolic link; name the file itself", ELOOP, {}};
   if (exists && !S_ISREG(st.st_mode))
     return Error{"database " + options.path + " is not a regular file", 0, {}};
+  if (!exists) {
+    // Created here with its mode (SQLite would use 0644 less the umask);
+    // O_EXCL|O_NOFOLLOW: a name planted meanwhile is refused, not followed.
+    UniqueFd made(::open(options.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                         static_cast<mode_t>(options.file_mode)));
+    if (!made) return make_error("create database " + options.path, errno);
+    ::fchmod(made.get(), static_cast<mode_t>(options.file_mode));
+  }
   auto db = sql::Database::open(options.path, sql::Database::Mode::ReadWrite);
   if (!db) return db.error();
   // WAL: readers (netacct-health, the query tool) never block a commit.

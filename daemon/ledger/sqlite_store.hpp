@@ -29,7 +29,8 @@ class SqliteStore final : public LedgerStore {
   struct Options {
     std::string path;
     std::string tag;
-    int cache_kib = 4096;  // SQLite page cache bound
+    int cache_kib = 4096;       // SQLite page cache bound
+    unsigned file_mode = 0640;  // a database created here (its -wal and -shm follow it)
   };
   // Opens or creates the database; refuses one made for another tag.
   static Result<std::unique_ptr<SqliteStore>> open(const Options& options);

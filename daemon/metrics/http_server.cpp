@@ -113,11 +113,25 @@ void HttpServer::on_connection(int status) {
   size_t active = 0;
   for (const auto& other : connections_) active += other->closing ? 0 : 1;
   if (active > limits_.max_connections) {
-    // Over the cap: accepted only to be closed at once, so the backlog
-    // drains and the client sees a reset instead of hanging.
-    stats_.rejected++;
-    close_connection(conn);
-    return;
+    // Over the cap: the oldest connection that holds no request (never sent
+    // a byte, or kept alive between requests) makes room, so idle
+    // connections cannot lock scrapers out. Only when every connection is
+    // inside a request or a response is the new one closed at once (the
+    // backlog drains and the client sees a reset instead of hanging).
+    Connection* oldest_idle = nullptr;
+    for (const auto& other : connections_) {
+      if (other.get() == &conn || other->closing || other->writing || !other->idle) continue;
+      if (!other->pending.empty() || other->reader.in_request()) continue;
+      oldest_idle = other.get();
+      break;
+    }
+    if (!oldest_idle) {
+      stats_.rejected++;
+      close_connection(conn);
+      return;
+    }
+    stats_.evicted++;
+    close_connection(*oldest_idle);
   }
   stats_.accepted++;
   uv_tcp_nodelay(&conn.tcp, 1);

@@ -6,7 +6,9 @@
 // request at a time (reading pauses while a response is written), and is
 // closed when a request takes longer than the read timeout, when a
 // kept-alive connection stays idle too long, when a request is malformed or
-// too large, or when the connection cap is reached. Nothing here blocks:
+// too large, or when the connection cap is reached: then the oldest idle
+// connection is closed to make room (idle connections never lock scrapers
+// out); the new one only when none is idle. Nothing here blocks:
 // a slow client only holds its own connection.
 #pragma once
 
@@ -51,7 +53,8 @@ class HttpServer {
 
   struct Stats {
     uint64_t accepted = 0;
-    uint64_t rejected = 0;  // over the connection cap
+    uint64_t rejected = 0;  // over the connection cap, none idle to evict
+    uint64_t evicted = 0;   // idle connections closed to make room for a new one
     uint64_t timed_out = 0;
     uint64_t bad_requests = 0;
   };

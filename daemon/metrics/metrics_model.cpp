@@ -54,6 +54,18 @@ MetricsModel::MetricsModel(MetricsIdentity identity)
                             "the current day or month");
   quota_used_ = &gauges("netacct_quota_used_bytes", "Bytes used in the quota's current period");
   quota_limit_ = &gauges("netacct_quota_limit_bytes", "The quota's byte limit per period");
+  ipfix_sent_ = &counter("netacct_ipfix_records_sent_total",
+                         "IPFIX records a collector's transport accepted (UDP: handed to the "
+                         "socket), by collector");
+  ipfix_dropped_ = &counter("netacct_ipfix_records_dropped_total",
+                            "IPFIX records never sent: queue full, message refused (UDP) or "
+                            "still queued at exit, by collector");
+  ipfix_unexported_ = &counter("netacct_ipfix_bytes_unexported_total",
+                               "Traffic bytes (octetDeltaCount) of the dropped IPFIX records, by "
+                               "collector; the ledger still has them");
+  ipfix_queued_ = &gauges("netacct_ipfix_queue_records", "IPFIX records waiting, by collector");
+  ipfix_up_ =
+      &gauges("netacct_ipfix_up", "1 if the last send to the IPFIX collector succeeded, else 0");
   flow_capacity_ = &gauge("netacct_flow_capacity", "Flows the flow map holds per harvest");
   whitelist_entries_ = &gauge("netacct_whitelist_entries", "Prefixes in the active whitelist");
   whitelist_ok_ = &gauge("netacct_whitelist_last_reload_success",
@@ -159,6 +171,21 @@ void MetricsModel::set_quota(const std::string& local, const std::string& period
   quota_exceeded_->Add(labels).Set(exceeded ? 1 : 0);
   quota_used_->Add(labels).Set(static_cast<double>(used));
   quota_limit_->Add(labels).Set(static_cast<double>(limit));
+}
+
+void MetricsModel::set_ipfix(const std::vector<IpfixCollectorStats>& collectors) {
+  auto raise = [](prom::Counter& counter, uint64_t total) {
+    const double value = static_cast<double>(total);
+    if (value > counter.Value()) counter.Increment(value - counter.Value());
+  };
+  for (const IpfixCollectorStats& stats : collectors) {
+    const prom::Labels labels = {{"collector", stats.collector}};
+    raise(ipfix_sent_->Add(labels), stats.records_sent);
+    raise(ipfix_dropped_->Add(labels), stats.records_dropped);
+    raise(ipfix_unexported_->Add(labels), stats.bytes_unexported);
+    ipfix_queued_->Add(labels).Set(static_cast<double>(stats.queued_records));
+    ipfix_up_->Add(labels).Set(stats.up ? 1 : 0);
+  }
 }
 
 void MetricsModel::record_harvest(const HarvestSample& sample) {

@@ -24,6 +24,7 @@
 
 #include "../common/delta.hpp"
 #include "../common/flow.hpp"
+#include "../export/ipfix_stats.hpp"
 #include "../ledger/ledger_model.hpp"
 
 namespace netacct {
@@ -67,6 +68,9 @@ class MetricsModel {
   // Quotas: exceeded (0/1) and bytes used in the current period.
   void set_quota(const std::string& local, const std::string& period, bool exceeded, uint64_t used,
                  uint64_t limit);
+  // Each IPFIX collector's counters, as its exporter reports them (they
+  // only grow; the series of a collector appear with its first report).
+  void set_ipfix(const std::vector<IpfixCollectorStats>& collectors);
   // The exposition text (text format 0.0.4).
   std::string render() const;
 
@@ -98,6 +102,11 @@ class MetricsModel {
   prometheus::Family<prometheus::Gauge>* quota_exceeded_ = nullptr;
   prometheus::Family<prometheus::Gauge>* quota_used_ = nullptr;
   prometheus::Family<prometheus::Gauge>* quota_limit_ = nullptr;
+  prometheus::Family<prometheus::Counter>* ipfix_sent_ = nullptr;
+  prometheus::Family<prometheus::Counter>* ipfix_dropped_ = nullptr;
+  prometheus::Family<prometheus::Counter>* ipfix_unexported_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* ipfix_queued_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* ipfix_up_ = nullptr;
 
   // Series of one (protocol, family), both directions, made on first sight.
   struct TrafficSeries {

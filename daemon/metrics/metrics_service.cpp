@@ -130,6 +130,7 @@ void MetricsService::on_harvest(const HarvestReport& report) {
   for (const QuotaState& quota : report.quotas)
     model_.set_quota(quota.quota.local, quota.quota.period == QuotaPeriod::Day ? "day" : "month",
                      quota.exceeded, quota.used, quota.quota.bytes);
+  if (ipfix_source_) model_.set_ipfix(ipfix_source_());
   publish();
 }
 

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,10 @@ class MetricsService final : public HarvestObserver {
   void on_harvest(const HarvestReport& report) override;
   void on_whitelist(const WhitelistService& whitelist);
   void set_ingress(const std::string& ingress_mode, const std::string& xdp_mode);
+  // Where the IPFIX exporters' counters come from; read after each harvest.
+  void set_ipfix_source(std::function<std::vector<IpfixCollectorStats>()> source) {
+    ipfix_source_ = std::move(source);
+  }
   void close();
 
   const MetricsModel& model() const { return model_; }
@@ -51,6 +56,7 @@ class MetricsService final : public HarvestObserver {
   std::unique_ptr<HttpServer> server_;
   std::string warning_;
   std::string notice_;
+  std::function<std::vector<IpfixCollectorStats>()> ipfix_source_;
   bool started_ = false;  // the default port was taken: which one we took instead
 };
 

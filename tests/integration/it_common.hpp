@@ -4,14 +4,19 @@
 // ground truth implies.
 #pragma once
 
+#include <bpf/bpf.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "daemon/common/flow.hpp"
+#include "daemon/config/whitelist.hpp"
 #include "daemon/engine/attach.hpp"
 #include "daemon/engine/datapath.hpp"
 #include "daemon/engine/harvester.hpp"
@@ -120,6 +125,26 @@ inline netacct_counters exchange_and_check(const Topology& topo, Harvester& harv
   netacct_counters got = flow_of(delta, a, b, IPPROTO_UDP);
   CHECK(got == udp_expect(a, 1000, 100, 600, 1000));
   return got;
+}
+
+// The prefixes the pinned trie holds right now, as "addr/len" text.
+inline std::set<std::string> pinned_prefixes(const std::string& pin_path) {
+  std::set<std::string> out;
+  int fd = bpf_obj_get((pin_path + "/whitelist").c_str());
+  if (fd < 0) return out;
+  netacct_wl_key key{}, next{};
+  netacct_wl_key* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, &next) == 0) {
+    Prefix prefix;
+    prefix.family = next.family;
+    prefix.length = static_cast<uint8_t>(next.prefixlen - NETACCT_WL_KEY_PREFIX_BITS);
+    std::memcpy(prefix.addr, next.addr, 16);
+    out.insert(prefix.to_string());
+    key = next;
+    previous = &key;
+  }
+  ::close(fd);
+  return out;
 }
 
 }  // namespace netacct::test

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/netns_process.hpp"
 #include "tests/support/topology.hpp"
 
 namespace netacct::test {
@@ -156,6 +158,14 @@ inline void start_metrics_daemon(DaemonProcess& daemon, const Topology& topo,
   REQUIRE(daemon.running());
 }
 
+// SIGTERM: the final harvest, then a clean exit (code 0) within 15 s.
+inline void stop_metrics_daemon(DaemonProcess& daemon, const std::string& log) {
+  daemon.signal(SIGTERM);
+  int code = daemon.wait(15000);
+  INFO("daemon log:\n" << read_text(log));
+  CHECK(code == 0);
+}
+
 // A Prometheus server inside a namespace, scraping the daemon every second,
 // with its storage in a temporary directory; killed by the destructor.
 class PrometheusServer {
@@ -169,35 +179,13 @@ class PrometheusServer {
                              "      - targets: ['127.0.0.1:"
                           << target_port << "']\n";
     ::mkdir((dir + "/tsdb").c_str(), 0700);
-    std::vector<std::string> args = {
-        "/usr/bin/prometheus", "--config.file=" + config, "--storage.tsdb.path=" + dir + "/tsdb",
-        "--web.listen-address=127.0.0.1:" + std::to_string(web_port), "--log.level=warn"};
-    std::string netns_path = "/var/run/netns/" + netns;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-      }
-      int ns = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) ::_exit(126);
-      std::vector<char*> argv;
-      for (std::string& arg : args) argv.push_back(arg.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~PrometheusServer() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; i++) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      ::usleep(50000);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
+    process_ = std::make_unique<NetnsProcess>(
+        netns,
+        std::vector<std::string>{"/usr/bin/prometheus", "--config.file=" + config,
+                                 "--storage.tsdb.path=" + dir + "/tsdb",
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(web_port),
+                                 "--log.level=warn"},
+        log_);
   }
   PrometheusServer(const PrometheusServer&) = delete;
   PrometheusServer& operator=(const PrometheusServer&) = delete;
@@ -228,7 +216,7 @@ class PrometheusServer {
   std::string netns_;
   uint16_t web_port_;
   std::string log_;
-  pid_t pid_ = -1;
+  std::unique_ptr<NetnsProcess> process_;
 };
 
 }  // namespace netacct::test

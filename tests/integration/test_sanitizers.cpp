@@ -41,9 +41,13 @@ void storm(const std::string& flavour) {
   daemon.set_env("TSAN_OPTIONS", "halt_on_error=1 exitcode=66");
   daemon.set_env("ASAN_OPTIONS", "halt_on_error=1 exitcode=67 detect_leaks=1");
   daemon.set_env("UBSAN_OPTIONS", "halt_on_error=1 print_stacktrace=1");
+  // IPFIX to collectors that are not there, on A's own loopback (the daemon
+  // runs inside A): the exporter threads fail, log and reconnect while the
+  // loop submits batches and reads their counters.
   daemon.start({"--namespace", topo.a().netns, "--tag", tag.tag(), "--interval", "0.1", "--debug",
-                "--log-file", log, topo.a().ifname, output},
-               err);
+                "--log-file", log, "--ipfix", "127.0.0.1:2055", "--ipfix", "tcp:127.0.0.1:4739",
+                topo.a().ifname, output},
+               err, topo.a().netns);
   bool started = wait_until([&] { return !read_source(output, tag.tag()).is_null(); }, 30000);
   INFO("log: " << read_text(log) << "\nstderr: " << read_text(err));
   REQUIRE(started);

@@ -6,7 +6,8 @@
 // logrotate rotates the output (signalled at once, late, or never), the
 // daemon is killed with SIGKILL and restarted, the interface is deleted and
 // re-created, the flow map is overfilled, the state directory's filesystem
-// fills up and is freed again.
+// fills up and is freed again, and the IPFIX collector (nfcapd) comes and
+// goes.
 //
 // At the end the ledger's lifetime totals and the sum of every rotated JSON
 // file plus the current one must equal the ground truth exactly: what the
@@ -48,6 +49,7 @@
 
 #include "bpf/netacct_shared.h"
 #include "tests/support/daemon_process.hpp"
+#include "tests/support/netns_process.hpp"
 #include "tests/support/packet.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -384,6 +386,8 @@ std::string whitelist_json(std::mt19937& random, bool broken) {
          std::to_string(random() % 1000) + "\"], \"cidrs\": [" + cidrs + "]}}}";
 }
 
+constexpr int kCollectorPort = 4739;
+
 double env_seconds(const char* name, double fallback) {
   const char* value = std::getenv(name);
   return value && *value ? std::atof(value) : fallback;
@@ -391,7 +395,8 @@ double env_seconds(const char* name, double fallback) {
 
 }  // namespace
 
-TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill: exact") {
+TEST_CASE(
+    "soak: traffic, kills, reloads, rotations, flaps, full disk, overfill, collector: exact") {
   const double soak_s = env_seconds("SOAK_S", 60);
   Topology topo;
   TagGuard tag("soak");
@@ -407,16 +412,23 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   // reports). Counted as flows it is told apart, but in an overflow bucket it
   // would mix with the soak's own traffic: new links in these namespaces send
   // no DAD or RS, and no overfill follows a flap until its MLD reports are over.
+  // The first link's router solicitations (sent with a growing backoff)
+  // stop with accept_ra=0 on it.
   for (const Endpoint* end : {&topo.a(), &topo.b()})
     run_ok("ip netns exec " + end->netns +
            " sysctl -qw net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.default.accept_dad=0 "
-           "net.ipv6.conf.default.router_solicitations=0");
+           "net.ipv6.conf.default.router_solicitations=0 net.ipv6.conf." +
+           end->ifname + ".accept_ra=0 net.ipv6.conf." + end->ifname + ".router_solicitations=0");
   double interval = 0.5;
   auto write_config = [&] {
-    boost::json::object conf{
-        {"tag", tag.tag()},      {"namespace", topo.a().netns}, {"interface", topo.a().ifname},
-        {"output_file", output}, {"whitelist_file", whitelist}, {"interval", interval},
-        {"max_flows", 256}};
+    boost::json::object conf{{"tag", tag.tag()},
+                             {"namespace", topo.a().netns},
+                             {"interface", topo.a().ifname},
+                             {"output_file", output},
+                             {"whitelist_file", whitelist},
+                             {"interval", interval},
+                             {"max_flows", 256},
+                             {"ipfix", "127.0.0.1:" + std::to_string(kCollectorPort)}};
     write_file(config, boost::json::serialize(conf));
   };
   write_config();
@@ -498,9 +510,20 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   } joiner{stop, gate, v4_thread, v6_thread};
 
   // ---- faults ----
-  enum Fault { Interval, Whitelist, Rotate, Kill, Flap, DiskFull, Overfill, kFaults };
-  const char* fault_names[] = {"interval", "whitelist", "rotate",  "kill",
-                               "flap",     "disk_full", "overfill"};
+  enum Fault { Interval, Whitelist, Rotate, Kill, Flap, DiskFull, Overfill, Collector, kFaults };
+  const char* fault_names[] = {"interval", "whitelist", "rotate",   "kill",
+                               "flap",     "disk_full", "overfill", "collector"};
+  // The IPFIX collector, in A's namespace like the daemon; it comes and goes.
+  std::unique_ptr<NetnsProcess> collector;
+  auto start_collector = [&] {
+    run_ok("mkdir -p " + dir + "/nfcapd");
+    collector = std::make_unique<NetnsProcess>(
+        topo.a().netns,
+        std::vector<std::string>{"/usr/bin/nfcapd", "-w", dir + "/nfcapd", "-p",
+                                 std::to_string(kCollectorPort), "-b", "127.0.0.1", "-t", "3600"},
+        dir + "/nfcapd.log");
+  };
+  start_collector();
   int done[kFaults] = {};
   int broken_reloads = 0, late_signals = 0, unsignalled = 0, silent_errors = 0;
   std::vector<Sample> samples;
@@ -593,6 +616,15 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
         truth.rx.packets += sent.packets;
         break;
       }
+      case Collector: {
+        if (collector && collector->running()) {
+          collector->stop();
+          collector.reset();
+        } else {
+          start_collector();
+        }
+        break;
+      }
       default: break;
     }
     done[fault]++;
@@ -654,11 +686,12 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   summary << "soak: seconds=" << static_cast<int>(elapsed_s()) << " kills=" << done[Kill]
           << " reloads=" << done[Whitelist] << " rotations=" << done[Rotate]
           << " flaps=" << done[Flap] << " disk_full=" << done[DiskFull]
-          << " overfills=" << done[Overfill] << " interval_changes=" << done[Interval]
-          << " broken_whitelists=" << broken_reloads << " late_signals=" << late_signals
-          << " unsignalled_rotations=" << unsignalled << " silent_errors=" << silent_errors
-          << " bytes_truth=" << truth.bytes() << " bytes_counted=" << ledger.tally.bytes()
-          << " lost=" << lost(ledger) << " duplicated=" << duplicated(ledger);
+          << " overfills=" << done[Overfill] << " collector_flaps=" << done[Collector]
+          << " interval_changes=" << done[Interval] << " broken_whitelists=" << broken_reloads
+          << " late_signals=" << late_signals << " unsignalled_rotations=" << unsignalled
+          << " silent_errors=" << silent_errors << " bytes_truth=" << truth.bytes()
+          << " bytes_counted=" << ledger.tally.bytes() << " lost=" << lost(ledger)
+          << " duplicated=" << duplicated(ledger);
   std::printf("%s\n", summary.str().c_str());
   std::printf("soak-json: files=%d bytes_counted=%llu lost=%llu duplicated=%llu\n", files,
               static_cast<unsigned long long>(json.tally.bytes()),
@@ -679,11 +712,18 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
   // Flat: no fd leak (a handful of fds of slack for sockets that come and go)
   // and no RSS growth beyond noise, within each daemon process's life.
   std::map<pid_t, std::pair<Sample, Sample>> per_process;
+  std::map<pid_t, double> born;
+  for (auto& s : samples) born.try_emplace(s.pid, s.at_s);
   for (auto& s : samples) {
+    if (s.at_s < born[s.pid] + 5) continue;
     auto [it, fresh] = per_process.try_emplace(s.pid, s, s);
     if (!fresh) it->second.second = s;
   }
+  // A process is judged from its first sample at least 5 s into its life
+  // (its thread pool, metrics connections and exporter start lazily).
   for (auto& [pid, range] : per_process) {
+    INFO("pid " << pid << ": fds " << range.first.fds << " -> " << range.second.fds << ", rss "
+                << range.first.rss_kib << " -> " << range.second.rss_kib << " KiB");
     CHECK(range.second.fds <= range.first.fds + 4);
     CHECK(range.second.rss_kib <= range.first.rss_kib + 16 * 1024);
   }
@@ -691,6 +731,11 @@ TEST_CASE("soak: traffic, kills, reloads, rotations, flaps, full disk, overfill:
     ::umount2(state.c_str(), MNT_DETACH);
     run("rm -rf " + dir);
   } else {
+    MESSAGE("truth rx " << truth.rx.bytes << " B / " << truth.rx.packets << " pkts, tx "
+                        << truth.tx.bytes << " B / " << truth.tx.packets << " pkts; ledger rx "
+                        << ledger.tally.rx.bytes << " / " << ledger.tally.rx.packets << ", tx "
+                        << ledger.tally.tx.bytes << " / " << ledger.tally.tx.packets
+                        << "; ICMPv6 chatter packets " << ledger.chatter_packets);
     run("cp -a " + state + " " + dir + "/state-kept");  // the tmpfs goes; its files stay
     MESSAGE("kept for a post-mortem: " << dir);
   }

@@ -17,9 +17,13 @@ namespace netacct::test {
 
 namespace json = boost::json;
 
-std::string netacctd_path() {
+std::string build_dir() {
   const char* build = std::getenv("BUILD");
-  return std::string(build && *build ? build : "build") + "/bin/netacctd";
+  return build && *build ? build : "build";
+}
+
+std::string netacctd_path() {
+  return build_dir() + "/bin/netacctd";
 }
 
 std::string make_temp_dir(const std::string& prefix) {

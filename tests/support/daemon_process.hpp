@@ -14,6 +14,8 @@
 
 namespace netacct::test {
 
+// $BUILD, or "build".
+std::string build_dir();
 std::string netacctd_path();
 // A fresh directory /tmp/<prefix>-XXXXXX for one test's files.
 std::string make_temp_dir(const std::string& prefix = "netacct-it");

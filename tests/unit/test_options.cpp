@@ -176,3 +176,54 @@ TEST_CASE("--xdp takes an optional mode; --xdp-generic is --xdp=generic") {
   CHECK(from_file->xdp);
   CHECK(from_file->xdp_generic);
 }
+
+TEST_CASE("ipfix: --ipfix is repeatable, takes udp:/tcp: and [IPV6]:PORT; the config key too") {
+  auto opts = parse({"--ipfix", "127.0.0.1:4739", "--ipfix", "tcp:[::1]:4740", "--ipfix",
+                     "udp:collector.example:2055", "--ipfix-template-refresh", "30", "veth0"});
+  REQUIRE(opts.ok());
+  REQUIRE(opts->ipfix.size() == 3);
+  CHECK(opts->ipfix[0].transport == CollectorTransport::Udp);
+  CHECK(opts->ipfix[0].host == "127.0.0.1");
+  CHECK(opts->ipfix[0].port == "4739");
+  CHECK(opts->ipfix[1].transport == CollectorTransport::Tcp);
+  CHECK(opts->ipfix[1].host == "::1");
+  CHECK(opts->ipfix[1].text == "tcp:[::1]:4740");
+  CHECK(opts->ipfix[2].host == "collector.example");
+  CHECK(opts->ipfix_template_refresh == doctest::Approx(30));
+  for (const char* bad : {"4739", "host:", "tcp:host:0", "[::1:4739", ":4739", "host:99999"}) {
+    INFO(bad);
+    auto refused = parse({"--ipfix", bad, "veth0"});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message().find("--ipfix") != std::string::npos);
+  }
+  std::string one = write_temp(R"({"interface": "veth0", "ipfix": "10.0.0.9:4739"})");
+  auto single = parse({"--config", one});
+  REQUIRE(single.ok());
+  REQUIRE(single->ipfix.size() == 1);
+  CHECK(single->ipfix[0].host == "10.0.0.9");
+  std::string two = write_temp(
+      R"({"interface": "veth0", "ipfix": ["10.0.0.9:4739", "tcp:10.0.0.8:4739"],
+          "ipfix_template_refresh": 60})");
+  auto pair = parse({"--config", two});
+  REQUIRE(pair.ok());
+  REQUIRE(pair->ipfix.size() == 2);
+  CHECK(pair->ipfix[1].transport == CollectorTransport::Tcp);
+  CHECK(pair->ipfix_template_refresh == doctest::Approx(60));
+  std::string wrong = write_temp(R"({"interface": "veth0", "ipfix": 4739})");
+  auto refused = parse({"--config", wrong});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message().find("'ipfix'") != std::string::npos);
+  ::unlink(one.c_str());
+  ::unlink(two.c_str());
+  ::unlink(wrong.c_str());
+}
+
+TEST_CASE("options: a parse that stopped inside a cluster of short flags leaves nothing behind") {
+  // Regression (fuzz_options, a use after free): "-Qd" fails at Q with d
+  // still pending; the next parse must not see that d.
+  CHECK_FALSE(parse({"-Qd", "eth0"}).ok());
+  auto next = parse({"eth0"});
+  REQUIRE(next.ok());
+  CHECK_FALSE(next->debug);
+  CHECK(next->interface == "eth0");
+}

@@ -62,7 +62,7 @@ Result<void> check_whitelist(const std::string& label, const DaemonOptions& opts
   if (!S_ISREG(st.st_mode))
     return config_error(label + ": whitelist_file '" + opts.whitelist_file +
                         "' is not a regular file");
-  auto loaded = load_whitelist_file(opts.whitelist_file);
+  auto loaded = load_whitelist_file(opts.whitelist_file, opts.max_whitelist);
   if (!loaded) return config_error(label + ": " + loaded.error().message());
   if (loaded->entries.size() > opts.max_whitelist)
     return config_error(label + ": whitelist_file '" + opts.whitelist_file + "' has " +
@@ -199,14 +199,9 @@ Result<MultiConfig> parse_multi_config(const std::string& text, const std::strin
 }
 
 Result<MultiConfig> load_multi_config(const std::string& path, const ConfigDefaults& defaults) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return make_error("config file " + path, errno);
-  if (S_ISDIR(st.st_mode)) return make_error("config file " + path, EISDIR);
-  std::ifstream in(path);
-  if (!in) return make_error("config file " + path, errno ? errno : EACCES);
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_multi_config(text.str(), path, defaults);
+  auto text = read_regular_file(path, "config file", kMaxConfigBytes);
+  if (!text) return text.error();
+  return parse_multi_config(text.value(), path, defaults);
 }
 
 std::string default_multi_config_path() {

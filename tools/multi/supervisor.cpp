@@ -118,15 +118,20 @@ int Supervisor::run() {
       interval_ms, interval_ms);
 
   uv_run(&loop_, UV_RUN_DEFAULT);
-  if (int err = uv_loop_close(&loop_); err != 0)
-    NA_ERROR("bug: libuv loop still has handles at exit (%s)", uv_strerror(err));
+  // Every handle closed: a non-zero return is a leaked handle, a bug, and
+  // the exit status says so.
+  bool leaked = false;
+  if (int err = uv_loop_close(&loop_); err != 0) {
+    NA_ERROR("internal error: libuv handles left open at exit (%s)", uv_strerror(err));
+    leaked = true;
+  }
 
   // The children did their final harvest: the last summary, read directly
   // (no loop runs any more), printed whatever changed.
   last_printed_.clear();
   print_summary(read_sources(ledgers()));
   NA_INFO("all instances stopped%s", forced_ ? " (some had to be killed)" : "");
-  return forced_ ? 1 : 0;
+  return forced_ || leaked ? 1 : 0;
 }
 
 void Supervisor::spawn(Child& child) {

@@ -19,8 +19,15 @@ int main(int argc, char** argv) {
   if (argc > 1 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0)) {
     std::puts(
         "Usage: netacct-verify\nLoads netacct's BPF programs through the verifier (nothing "
-        "pinned or attached), prints instruction counts, unloads them.");
+        "pinned or attached), prints instruction counts, unloads them.\n\n"
+        "  -h, --help   this help\n\nExit status: 0 every program verified, 1 a program was "
+        "refused, 2 bad usage.");
     return 0;
+  }
+  if (argc > 1) {
+    std::fprintf(stderr, "netacct-verify: unexpected argument '%s'\nTry 'netacct-verify --help'.\n",
+                 argv[1]);
+    return 2;
   }
   log::set_tag("verify");
   log::set_level(log::Level::Warn);
