@@ -491,7 +491,7 @@ test-asan: deps
 	$(Q)$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(BUILD)-asan SAN=1 \
 	  $(BUILD)-asan/tests/unit_tests $(BUILD)-asan/tests/integration_tests \
 	  $(BUILD)-asan/bin/netacctd $(BUILD)-asan/bin/netacct \
-	  $(addprefix $(BUILD)-asan/bin/,$(TOOL_NAMES) netacct-multi netacct-verify)
+	  $(addprefix $(BUILD)-asan/bin/,$(TOOL_NAMES) netacct-multi netacct-verify netacct-bench)
 	$(Q)BUILD=$(BUILD)-asan ./tests/run-asan.sh
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

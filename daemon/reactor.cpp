@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "reactor.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cmath>
 #include <csignal>
 
@@ -252,6 +255,14 @@ int Reactor::run() {
       return 1;
     }
   }
+  // A stop or reload signal that arrives while the start is under way waits
+  // (pending) until the loop's handlers are installed, instead of killing a
+  // daemon that is half started with the default action. Threads started
+  // meanwhile inherit the mask, so the loop's thread is the one that gets it.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signum : kSignals) sigaddset(&handled, signum);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   // A --metrics-listen address that cannot be bound refuses the start
   // before any kernel state changes.
   auto metrics = MetricsService::create(options_);
@@ -309,6 +320,7 @@ int Reactor::run() {
         [](uv_signal_t* s, int signum) { static_cast<Reactor*>(s->data)->on_signal(signum); },
         kSignals[i]);
   }
+  pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   link_watcher_ = std::make_unique<LinkWatcher>(&loop_, options_.interface, options_.netns,
                                                 [this](bool present) {
                                                   if (schedule_.stopping()) return;
