@@ -8,7 +8,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   netacct::fuzz::quiet();
   std::string path = netacct::fuzz::write_scratch("instance.json", data, size);
   netacct::DaemonOptions options;
-  options.interface = "eth0";
+  options.interface = "veth0";
   if (!netacct::apply_instance_config(path, options)) return 0;
   // Paths must not be created: point the directories at the scratch dir.
   options.log_dir = options.config_dir = netacct::fuzz::scratch_dir();
