@@ -339,8 +339,9 @@ else
 endif
 
 # ---- tests and benchmark -------------------------------------------------
+# netacct-bench too: the --help test (test_docs.cpp) runs every binary.
 TEST_BINS := $(BUILD)/tests/unit_tests $(BUILD)/tests/bpf_tests $(BUILD)/tests/integration_tests \
-             $(BUILD)/tests/soak_tests \
+             $(BUILD)/tests/soak_tests $(if $(BENCH_SRCS),$(BUILD)/bin/netacct-bench) \
              $(if $(wildcard daemon/main.cpp),$(BUILD)/bin/netacctd) $(TOOL_BINS)
 
 # netacctd built with TSan and with ASan+UBSan, each in a build of its own:

@@ -44,7 +44,7 @@ std::set<std::string> long_flags(const std::string& help) {
 TEST_CASE("help: every binary prints its usage with --help and exits 0") {
   for (const char* name : {"netacctd", "netacct", "netacct-cleanup", "netacct-health",
                            "netacct-multi", "netacct-verify", "netacct-bench"}) {
-    INFO(name);
+    INFO(std::string(name));
     std::string out;
     // Bounded: a --help that started real work would hang here, not pass.
     int code = run("timeout 10 " + build_dir() + "/bin/" + name + " --help", &out);
