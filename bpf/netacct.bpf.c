@@ -156,12 +156,13 @@ static __always_inline int is_whitelisted(const struct netacct_flow_key *key)
 }
 
 /*
- * The accounting core. frame_len is the frame's full length; gso_segs and
- * gso_size describe a TC super-packet (0 for XDP and for plain packets);
- * l3_proto is skb->protocol at TC, 0 at XDP (used on L3 devices only).
+ * The accounting core, for a parsed packet. frame_len is the frame's full
+ * length; gso_segs and gso_size describe a TC super-packet (0 for XDP and for
+ * plain packets).
  */
-static __always_inline void account(void *data, void *data_end, __u64 frame_len, __u32 gso_segs,
-				    __u32 gso_size, __be16 l3_proto, enum direction dir)
+static __always_inline void account(int parsed, const struct packet_info *parsed_info,
+				    __u64 frame_len, __u32 gso_segs, __u32 gso_size,
+				    enum direction dir)
 {
 	__u32 zero = 0;
 	void *buffer = bpf_map_lookup_elem(&active_flows, &zero);
@@ -169,18 +170,14 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 	if (!buffer)
 		return; /* only before user space fills the slot: nothing to count into */
 
-	struct packet_info info = {};
-	int parsed =
-		link_framing == NETACCT_LINK_IP
-			? parse_l3_frame(data, data_end, frame_len, gso_size != 0, l3_proto, &info)
-			: parse_frame(data, data_end, frame_len, gso_size != 0, &info);
+	const struct packet_info info = *parsed_info;
 
 	/* Frames without a (valid) IP layer are counted by their frame bytes. */
 	if (parsed == PARSE_NON_IP) {
 		add_to_bucket(buffer, NETACCT_BUCKET_NON_IP, dir, frame_len, 1);
 		return;
 	}
-	if (parsed == PARSE_MALFORMED) {
+	if (parsed != PARSE_IP) {
 		add_to_bucket(buffer, NETACCT_BUCKET_MALFORMED, dir, frame_len, 1);
 		return;
 	}
@@ -191,10 +188,9 @@ static __always_inline void account(void *data, void *data_end, __u64 frame_len,
 	if (gso_size) {
 		/*
 		 * A GSO/GRO super-packet leaves as several segments, each with
-		 * its own copy of the IP and transport headers.
+		 * its own copy of the headers (a tunnel's inner ones too).
 		 */
-		__u32 headers =
-			info.l4_offset - info.l3_offset + l4_header_len(data, data_end, &info);
+		__u32 headers = info.segment_headers;
 		__u64 ip_len = frame_len - info.l3_offset;
 		__u32 segs = gso_segs;
 
@@ -237,32 +233,60 @@ int netacct_xdp_in(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct packet_info info = {};
 
 	/*
 	 * The program is not loaded with BPF_F_XDP_HAS_FRAGS, so the kernel only
-	 * gives it linear frames: their length is data_end - data, no helper call.
+	 * gives it linear frames: their length is data_end - data, no helper
+	 * call, and a header cut short by data_end is cut short in the frame.
 	 */
-	account(data, data_end, data_end - data, 0, 0, 0, DIR_INGRESS);
+	int parsed = parse_packet(data, data_end, data_end - data, 0,
+				  link_framing == NETACCT_LINK_IP, 0, 1, &info);
+
+	account(parsed, &info, data_end - data, 0, 0, DIR_INGRESS);
 	return XDP_PASS;
 }
 
 /*
- * TC: the headers we parse may sit outside the linear part of the skb; pull
- * them in (this moves no packet byte, it only makes them readable).
+ * The most a TC program pulls into the linear area, once, for a packet whose
+ * headers run past it: the longest header chain the parser walks (two VLAN
+ * tags, IPv6 with eight extension headers of up to 2 KiB, a tunnel's inner
+ * headers). Usual packets never need it: their headers are in the head.
  */
-#define TC_PULL_BYTES 128
+#define TC_PULL_MAX (22 + 40 + 8 * 2048 + 256)
 
-static __always_inline void account_skb(struct __sk_buff *skb, enum direction dir)
+/*
+ * TC: parse the headers where they are. Only when one runs past the linear
+ * part (PARSE_SHORT) pull the headers in, once, and parse again: pulling a
+ * cloned skb (every TCP egress packet) reallocates its head, so it is kept
+ * for the rare packet that needs it.
+ */
+/*
+ * One parse of an skb. A global function: the verifier checks it once, not
+ * once per call, so the retry below costs no second copy of the parser.
+ */
+__noinline int parse_skb(struct __sk_buff *skb, int last_try, struct packet_info *info)
 {
-	__u32 want = skb->len < TC_PULL_BYTES ? skb->len : TC_PULL_BYTES;
-
-	if (skb->data_end - skb->data < want)
-		bpf_skb_pull_data(skb, want);
-
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 
-	account(data, data_end, skb->len, skb->gso_segs, skb->gso_size, (__be16)skb->protocol, dir);
+	if (!info)
+		return PARSE_MALFORMED;
+	return parse_packet(data, data_end, skb->len, skb->gso_size != 0,
+			    link_framing == NETACCT_LINK_IP, (__be16)skb->protocol, last_try, info);
+}
+
+static __always_inline void account_skb(struct __sk_buff *skb, enum direction dir)
+{
+	struct packet_info info = {};
+	int parsed = parse_skb(skb, 0, &info);
+
+	if (parsed == PARSE_SHORT) {
+		bpf_skb_pull_data(skb, skb->len < TC_PULL_MAX ? skb->len : TC_PULL_MAX);
+		__builtin_memset(&info, 0, sizeof(info));
+		parsed = parse_skb(skb, 1, &info);
+	}
+	account(parsed, &info, skb->len, skb->gso_segs, skb->gso_size, dir);
 }
 
 /*

@@ -11,6 +11,8 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+
 #include "tests/bpf/expect.hpp"
 #include "tests/support/packet.hpp"
 
@@ -205,6 +207,213 @@ TEST_CASE("A BIG TCP super-packet (length field 0) counts from the skb length") 
       uint64_t bytes = packet.ip_bytes + 3ull * headers;  // 4 x (headers + 750)
       want.flows = {{local, remote, IPPROTO_TCP, on(hook, 8, 2 * bytes)}};
       want.packets_sent = 8;
+      check_delta(fx.harvest(), want);
+    }
+  }
+}
+
+// Tunnels: a GSO super-packet of a VXLAN, Geneve, GRE or IP-in-IP device
+// leaves as segments that each repeat the outer headers, the tunnel header
+// and the inner headers (skb_udp_tunnel_segment, gre_gso_segment,
+// ipip_gso_segment). The frames are crafted: outer packet + tunnel header +
+// inner Ethernet frame or inner IP packet, as the tunnel device builds them.
+namespace {
+
+struct TunnelRow {
+  const char* description;
+  bool outer_v6;
+  uint8_t outer_protocol;  // UDP, GRE, IPIP (4), IPv6 (41)
+  uint16_t udp_port;       // UDP only
+  std::vector<uint8_t> tunnel_header;
+  bool inner_ethernet;  // an Ethernet frame inside (VXLAN, Geneve TEB, GRETAP)
+  bool inner_v6;
+  uint8_t inner_protocol;
+  uint8_t inner_tcp_options;
+  uint32_t inner_payload;
+  SkbMeta gso;
+  uint32_t headers;  // written out: what every segment repeats
+};
+
+// The inner packet as the tunnel carries it (without Ethernet unless asked).
+std::vector<uint8_t> inner_bytes(const TunnelRow& row) {
+  PacketSpec spec{.protocol = row.inner_protocol,
+                  .payload = row.inner_payload,
+                  .tcp_options = row.inner_tcp_options};
+  spec.src = row.inner_v6 ? "fd00:77::1" : "10.77.0.1";
+  spec.dst = row.inner_v6 ? "fd00:77::2" : "10.77.0.2";
+  Packet inner = build_packet(spec);
+  return row.inner_ethernet
+             ? inner.frame
+             : std::vector<uint8_t>(inner.frame.begin() + inner.l3_offset, inner.frame.end());
+}
+
+Packet tunnel_packet(const TunnelRow& row, bool egress) {
+  std::vector<uint8_t> carried = row.tunnel_header;
+  std::vector<uint8_t> inner = inner_bytes(row);
+  carried.insert(carried.end(), inner.begin(), inner.end());
+  const char* local = row.outer_v6 ? kLocal6 : kLocal4;
+  const char* remote = row.outer_v6 ? kRemote6 : kRemote4;
+  PacketSpec outer{.protocol = row.outer_protocol,
+                   .payload = static_cast<uint32_t>(carried.size())};
+  outer.src = egress ? local : remote;
+  outer.dst = egress ? remote : local;
+  Packet packet = build_packet(outer);
+  const uint32_t transport = row.outer_protocol == IPPROTO_UDP ? 8 : 0;
+  std::copy(carried.begin(), carried.end(), packet.frame.begin() + packet.l4_offset + transport);
+  if (row.outer_protocol == IPPROTO_UDP) {
+    packet.frame[packet.l4_offset + 2] = static_cast<uint8_t>(row.udp_port >> 8);
+    packet.frame[packet.l4_offset + 3] = static_cast<uint8_t>(row.udp_port);
+  }
+  return packet;
+}
+
+const std::vector<uint8_t> kVxlan = {0x08, 0, 0, 0, 0, 0, 42, 0};
+// Geneve: 8 option bytes (opt_len 2), protocol type TEB, then the options.
+const std::vector<uint8_t> kGeneveTeb = {0x02, 0, 0x65, 0x58, 0, 0, 42, 0, 0, 1, 2, 3, 4, 5, 6, 7};
+const std::vector<uint8_t> kGeneveIpv6 = {0x00, 0, 0x86, 0xdd, 0, 0, 42, 0};
+const std::vector<uint8_t> kGreIpv4 = {0, 0, 0x08, 0x00};
+// GRE with key and sequence number (RFC 2890): 4 + 4 + 4 bytes.
+const std::vector<uint8_t> kGreKeySeqIpv6 = {0x30, 0, 0x86, 0xdd, 0, 0, 0, 7, 0, 0, 0, 1};
+// GRETAP with checksum and key: 4 + 4 + 4, an Ethernet frame inside.
+const std::vector<uint8_t> kGretap = {0xa0, 0, 0x65, 0x58, 0, 0, 0, 0, 0, 0, 0, 9};
+
+}  // namespace
+
+TEST_CASE("A tunnel's GSO super-packet counts outer and inner headers in every segment") {
+  constexpr uint8_t kIpip = 4;
+  constexpr uint8_t kIp6 = 41;
+  constexpr uint8_t kGre = 47;
+  const TunnelRow rows[] = {
+      {"VXLAN (4789), IPv4 in IPv4",
+       false,
+       IPPROTO_UDP,
+       4789,
+       kVxlan,
+       true,
+       false,
+       IPPROTO_TCP,
+       0,
+       2800,
+       {4, 700},
+       20 + 8 + 8 + 14 + 20 + 20},
+      {"VXLAN (Linux port 8472), IPv6 TCP with options in IPv6",
+       true,
+       IPPROTO_UDP,
+       8472,
+       kVxlan,
+       true,
+       true,
+       IPPROTO_TCP,
+       12,
+       2400,
+       {3, 800},
+       40 + 8 + 8 + 14 + 40 + 32},
+      {"VXLAN, segments derived from gso_size",
+       false,
+       IPPROTO_UDP,
+       4789,
+       kVxlan,
+       true,
+       false,
+       IPPROTO_TCP,
+       0,
+       2001,
+       {0, 500},
+       20 + 8 + 8 + 14 + 20 + 20},
+      {"Geneve with options, Ethernet inside",
+       false,
+       IPPROTO_UDP,
+       6081,
+       kGeneveTeb,
+       true,
+       false,
+       IPPROTO_TCP,
+       0,
+       1800,
+       {3, 600},
+       20 + 8 + 16 + 14 + 20 + 20},
+      {"Geneve, IPv6 UDP inside without Ethernet",
+       true,
+       IPPROTO_UDP,
+       6081,
+       kGeneveIpv6,
+       false,
+       true,
+       IPPROTO_UDP,
+       0,
+       1500,
+       {5, 300},
+       40 + 8 + 8 + 40 + 8},
+      {"GRE, IPv4 inside",
+       false,
+       kGre,
+       0,
+       kGreIpv4,
+       false,
+       false,
+       IPPROTO_TCP,
+       0,
+       2000,
+       {4, 500},
+       20 + 4 + 20 + 20},
+      {"GRE with key and sequence, IPv6 inside",
+       true,
+       kGre,
+       0,
+       kGreKeySeqIpv6,
+       false,
+       true,
+       IPPROTO_TCP,
+       0,
+       2000,
+       {2, 1000},
+       40 + 12 + 40 + 20},
+      {"GRETAP with checksum and key",
+       false,
+       kGre,
+       0,
+       kGretap,
+       true,
+       false,
+       IPPROTO_TCP,
+       8,
+       1200,
+       {2, 600},
+       20 + 12 + 14 + 20 + 28},
+      {"IPIP", false, kIpip, 0, {}, false, false, IPPROTO_TCP, 0, 2100, {3, 700}, 20 + 20 + 20},
+      {"IPv6 in IPv6", true, kIp6, 0, {}, false, true, IPPROTO_UDP, 0, 1200, {3, 400}, 40 + 40 + 8},
+      // UDP on another port is plain UDP GSO: only its own headers repeat.
+      {"UDP to port 4790 is not a tunnel",
+       false,
+       IPPROTO_UDP,
+       4790,
+       kVxlan,
+       true,
+       false,
+       IPPROTO_TCP,
+       0,
+       2800,
+       {4, 700},
+       20 + 8},
+  };
+  BpfFixture fx;
+  for (const TunnelRow& row : rows) {
+    for (Hook hook : {Hook::TcEgress, Hook::TcIngress}) {
+      INFO(std::string(row.description), " via ", hook_name(hook));
+      Packet packet = tunnel_packet(row, is_egress(hook));
+      uint64_t segments = row.gso.gso_segs;
+      if (segments == 0) {
+        // What the kernel would have set: the inner payload in gso_size pieces.
+        const uint64_t payload = packet.ip_bytes - row.headers;
+        segments = (payload + row.gso.gso_size - 1) / row.gso.gso_size;
+      }
+      const uint64_t bytes = packet.ip_bytes + (segments - 1) * uint64_t{row.headers};
+      send(fx, hook, packet.frame, 3, &row.gso);
+      Expected want;
+      const char* local = row.outer_v6 ? kLocal6 : kLocal4;
+      const char* remote = row.outer_v6 ? kRemote6 : kRemote4;
+      want.flows = {{local, remote, row.outer_protocol, on(hook, 3 * segments, 3 * bytes)}};
+      want.packets_sent = 3 * segments;
       check_delta(fx.harvest(), want);
     }
   }

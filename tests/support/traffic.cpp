@@ -243,7 +243,7 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
     if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&to.storage), to.length) != 0)
       ::_exit(3);
-    uint64_t report[3] = {0, 0, 0};
+    uint64_t report[5] = {0, 0, 0, 0, 0};
     while (report[0] < spec.bytes) {
       size_t want = static_cast<size_t>(std::min<uint64_t>(chunk.size(), spec.bytes - report[0]));
       ssize_t n = ::send(fd, chunk.data(), want, MSG_NOSIGNAL);
@@ -262,6 +262,8 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
     if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
       report[1] = info.tcpi_segs_out;
       report[2] = info.tcpi_segs_in;
+      report[3] = info.tcpi_bytes_sent;
+      report[4] = info.tcpi_bytes_received;
     }
     if (!write_all(report_wr.get(), report, sizeof report)) ::_exit(5);
   });
@@ -298,7 +300,7 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
   pollfd report_poll{report_rd.get(), POLLIN, 0};
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   ::poll(&report_poll, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-  uint64_t report[3] = {0, 0, 0};
+  uint64_t report[5] = {0, 0, 0, 0, 0};
   ssize_t n = ::read(report_rd.get(), report, sizeof report);
   if (n != sizeof report) throw std::runtime_error("TCP sender did not report");
   reap(child, false);
@@ -306,6 +308,8 @@ TcpResult tcp_transfer(const TcpSpec& spec) {
   result.sent = report[0];
   result.sender_segs_out = report[1];
   result.sender_segs_in = report[2];
+  result.sender_bytes_sent = report[3];
+  result.sender_bytes_received = report[4];
   return result;
 }
 

@@ -60,6 +60,8 @@ struct TcpResult {
   uint64_t received = 0;         // bytes the receiver read
   uint64_t sender_segs_out = 0;  // TCP_INFO tcpi_segs_out at the end (informative)
   uint64_t sender_segs_in = 0;
+  uint64_t sender_bytes_sent = 0;      // TCP_INFO tcpi_bytes_sent: payload, retransmissions too
+  uint64_t sender_bytes_received = 0;  // TCP_INFO tcpi_bytes_received: payload
 };
 
 // One connection from from_netns to to_address; the sender shuts down its
