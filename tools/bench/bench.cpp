@@ -20,6 +20,7 @@
 #include "bench_common.hpp"
 #include "bench_daemon.hpp"
 #include "bench_harvest.hpp"
+#include "bench_inpath.hpp"
 #include "bench_memory.hpp"
 #include "bench_packets.hpp"
 #include "bench_percpu.hpp"
@@ -116,8 +117,21 @@ void print_memory(const MemoryFigures& m, uint64_t shared_1m) {
   }
 }
 
+void print_inpath(const InPathFigures& f, int rounds) {
+  std::printf(
+      "\nin path: bulk TCP (TSO) through a veth, TC egress, kernel bpf_stats ns per run,\n"
+      "an empty TC program chained after ours on the same skbs, median of %d rounds of %llu "
+      "MiB\n",
+      rounds, static_cast<unsigned long long>(f.tcp_bytes >> 20));
+  std::printf("  %-44s %8s %8s %8s   %s\n", "case", "empty", "ours", "ratio", "goal");
+  char name[96];
+  std::snprintf(name, sizeof name, "TCP egress, %llu skbs per round",
+                static_cast<unsigned long long>(f.runs));
+  print_row(name, {f.empty_ns, f.ours_ns}, {2.5});
+}
+
 void print_last_line(const PacketFigures& p, const PercpuFigures& c, const HarvestResults& h,
-                     const MemoryFigures& m) {
+                     const MemoryFigures& m, const InPathFigures& inpath) {
   std::printf(
       "bench: empty_xdp_ns=%.1f empty_tc_ns=%.1f xdp_1flow_ns=%.1f tc_in_1flow_ns=%.1f "
       "tc_eg_1flow_ns=%.1f empty_xdp_64k_ns=%.1f xdp_64k_ns=%.1f xdp_v6_ns=%.1f xdp_wl_ns=%.1f "
@@ -136,8 +150,10 @@ void print_last_line(const PacketFigures& p, const PercpuFigures& c, const Harve
       static_cast<unsigned long long>(m.shared),
       static_cast<unsigned long long>(m.percpu_estimate(2)),
       static_cast<unsigned long long>(m.percpu_estimate(128)));
-  std::printf(" xdp_1flow_percpu_ns=%.1f xdp_64k_percpu_ns=%.1f xdp_64k_r1_percpu_ns=%.1f\n",
+  std::printf(" xdp_1flow_percpu_ns=%.1f xdp_64k_percpu_ns=%.1f xdp_64k_r1_percpu_ns=%.1f",
               c.xdp_1flow, c.xdp_64k, c.xdp_64k_r1);
+  std::printf(" inpath_empty_tc_ns=%.1f inpath_tcp_eg_ns=%.1f inpath_tcp_eg_ratio=%.2f\n",
+              inpath.empty_ns, inpath.ours_ns, inpath.ratio());
 }
 
 // One figure beside its goal: "<= goal" (at most) or ">= goal" (at least).
@@ -177,16 +193,18 @@ void print_daemon(const DaemonFigures& d) {
 
 constexpr const char* kUsage =
     "Usage: netacct-bench [ROUNDS]\n"
-    "       netacct-bench --daemon\n"
+    "       netacct-bench --daemon | --in-path\n"
     "       netacct-bench --help | --version\n"
     "\n"
     "Measures what the datapath costs per packet (BPF_PROG_TEST_RUN against empty\n"
-    "programs on the same hook), the harvest rate, the flow buffers' kernel memory\n"
+    "programs on the same hook; and in path, bulk TCP through a veth pair of its own,\n"
+    "from bpf_stats), the harvest rate, the flow buffers' kernel memory\n"
     "and the daemon's ledger and export figures. It prints; it asserts nothing.\n"
     "Needs root (BPF); runs in a private network namespace where it can.\n"
     "\n"
     "  ROUNDS            rounds per figure, each figure the median (default 5)\n"
     "      --daemon      only the daemon's ledger and export figures\n"
+    "      --in-path     only the in-path TCP egress figure\n"
     "  -V, --version     print the version\n"
     "  -h, --help        this help\n"
     "\n"
@@ -206,8 +224,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   bool daemon_only = arg == "--daemon";
+  bool inpath_only = arg == "--in-path";
   int rounds = 5;
-  if (argc > 2 || (!arg.empty() && !daemon_only &&
+  if (argc > 2 || (!arg.empty() && !daemon_only && !inpath_only &&
                    (arg.find_first_not_of("0123456789") != std::string::npos ||
                     (rounds = std::atoi(arg.c_str())) < 1))) {
     std::fprintf(stderr, "netacct-bench: bad argument '%s'\nTry 'netacct-bench --help'.\n",
@@ -217,6 +236,10 @@ int main(int argc, char** argv) {
   // Unbuffered progress lines: a slow step is visible while it runs.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   try {
+    if (inpath_only) {
+      print_inpath(measure_tcp_egress(rounds, uint64_t{256} << 20), rounds);
+      return 0;
+    }
     // First, before this process holds maps and buffers: each scenario is
     // a fresh child whose peak RSS is its own.
     DaemonFigures daemon = measure_daemon(std::filesystem::read_symlink("/proc/self/exe"));
@@ -237,16 +260,18 @@ int main(int argc, char** argv) {
     PacketFigures packets = measure_packets(empty, isolated ? &resident : nullptr, rounds);
     PercpuFigures percpu = measure_percpu(empty, isolated ? &resident : nullptr, rounds);
     HarvestResults harvest = measure_harvest(rounds);
+    InPathFigures inpath = measure_tcp_egress(rounds, uint64_t{256} << 20);
     MemoryFigures memory =
         measure_memory(packets.flow_buffer_memlock_64k, kMixFlows + NETACCT_BUCKET_COUNT);
     print_packets(packets, rounds);
     print_percpu(percpu, packets);
+    print_inpath(inpath, rounds);
     print_harvest(harvest);
     print_memory(memory, harvest.flow_buffer_memlock_1m);
     std::printf("    (the per-CPU build's own flow buffer here: %.1f MiB)\n",
                 mib(percpu.flow_buffer_memlock));
     print_daemon(daemon);
-    print_last_line(packets, percpu, harvest, memory);
+    print_last_line(packets, percpu, harvest, memory, inpath);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netacct-bench: %s\n", e.what());
     return 1;
