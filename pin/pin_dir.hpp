@@ -25,6 +25,10 @@ inline constexpr const char* kProgXdpIngress = "prog_xdp_in";
 inline constexpr const char* kProgTcIngress = "prog_tc_in";
 inline constexpr const char* kProgTcEgress = "prog_tc_eg";
 inline constexpr const char* kLinkXdp = "link_xdp";
+// A renewed flow buffer is pinned as "<map>_renew" (bpffs refuses a "." in
+// a pin name), then renamed over the map's pin; one left by a crash in
+// between is stale and removed at open.
+inline constexpr const char* kRenewSuffix = "_renew";
 // A directory (bpffs holds no regular files) named
 // "clsact@<netns dev>:<netns inode>:<ifindex>" records that this tag created
 // the clsact qdisc of that interface, so any process may later remove it

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -86,6 +87,31 @@ Result<void> insert_bucket_keys(int flows_fd) {
     if (bpf_map_update_elem(flows_fd, &key, &zero, BPF_NOEXIST) != 0 && errno != EEXIST)
       return make_error("insert bucket key", errno, "bucket " + std::to_string(bucket));
   }
+  return ok();
+}
+
+Result<void> Datapath::renew_flow_buffer(int index) {
+  bpf_map* map = index == 0 ? skel_->maps.flows_a : skel_->maps.flows_b;
+  LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = bpf_map__map_flags(map));
+  UniqueFd fresh(bpf_map_create(bpf_map__type(map), bpf_map__name(map), bpf_map__key_size(map),
+                                bpf_map__value_size(map), bpf_map__max_entries(map), &create));
+  if (!fresh) return make_error("create flow buffer", errno, tag_);
+  if (auto inserted = insert_bucket_keys(fresh.get()); !inserted) return inserted.error();
+  if (!pin_path_.empty()) {
+    const std::string path = pin_path_ + "/" + bpf_map__name(map);
+    const std::string temporary = path + pin::kRenewSuffix;
+    ::unlink(temporary.c_str());
+    if (bpf_obj_pin(fresh.get(), temporary.c_str()) != 0)
+      return make_error("pin new flow buffer", errno, temporary);
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      ::unlink(temporary.c_str());
+      return make_error("replace flow buffer pin", err, path);
+    }
+  }
+  // The skeleton keeps its own duplicate; `fresh` closes ours.
+  if (int err = bpf_map__reuse_fd(map, fresh.get()); err != 0)
+    return make_error("adopt new flow buffer", -err, tag_);
   return ok();
 }
 
@@ -192,6 +218,9 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
     if (!inspected) return inspected.error();
     existing = inspected.value();
     datapath->pin_path_ = dir->path();
+    // A renewal that a crash cut short: the old buffer's pin is still whole.
+    for (const char* name : {"flows_a", "flows_b"})
+      ::unlink((dir->object_path(name) + pin::kRenewSuffix).c_str());
   }
 
   LIBBPF_OPTS(bpf_object_open_opts, open_opts);

@@ -66,6 +66,13 @@ class Datapath {
   // The programs' runtime switches, in the skeleton's mmaped .bss.
   netacct_runtime& runtime();
 
+  // Replaces flow buffer `index` with a new, empty one (bucket keys in)
+  // under the same pin, so a drained buffer holding many flows need not be
+  // emptied key by key. Only for the idle buffer: no program writes it. The
+  // new map is pinned under a temporary name and renamed over the old pin,
+  // so the pin always names one whole buffer, the old or the new.
+  Result<void> renew_flow_buffer(int index);
+
  private:
   struct SkelDeleter {
     void operator()(netacct_bpf* skel) const;

@@ -157,23 +157,37 @@ Result<void> Harvester::clear_idle(Delta& read) {
   int fd = idle_fd();
   uint64_t start = now_ns();
   // Prefix rows (a prefix length in key.pad) go back to the prefix buffer.
-  std::vector<netacct_flow_key> flow_keys;
   std::vector<netacct_flow_key> prefix_keys;
-  flow_keys.reserve(read.flows.size());
   for (const FlowDelta& flow : read.flows)
-    (flow.key.pad != 0 ? prefix_keys : flow_keys).push_back(flow.key);
-  if (auto deleted = delete_keys(fd, flow_keys); !deleted) return deleted.error();
-  if (auto deleted = delete_keys(idle_prefix_fd(), prefix_keys); !deleted) return deleted.error();
-  for (uint8_t bucket = NETACCT_BUCKET_FIRST; bucket <= NETACCT_BUCKET_LAST; bucket++) {
-    netacct_flow_key key{};
-    key.family = NETACCT_FAMILY_BUCKET;
-    key.protocol = bucket;
-    netacct_counters zero{};
-    if (bpf_map_update_elem(fd, &key, &zero, BPF_ANY) != 0)
-      return make_error("reset bucket", errno, bucket_name(bucket));
+    if (flow.key.pad != 0) prefix_keys.push_back(flow.key);
+  const size_t flow_count = read.flows.size() - prefix_keys.size();
+  if (renew_pays_off(flow_count)) {
+    // A fresh buffer costs about what deleting capacity / kRenewFraction
+    // keys costs, whatever it held: cheaper once the buffer was that full.
+    if (auto renewed = datapath_.renew_flow_buffer(1 - active_index_); !renewed)
+      return renewed.error();
+  } else {
+    std::vector<netacct_flow_key> flow_keys;
+    flow_keys.reserve(flow_count);
+    for (const FlowDelta& flow : read.flows)
+      if (flow.key.pad == 0) flow_keys.push_back(flow.key);
+    if (auto deleted = delete_keys(fd, flow_keys); !deleted) return deleted.error();
+    for (uint8_t bucket = NETACCT_BUCKET_FIRST; bucket <= NETACCT_BUCKET_LAST; bucket++) {
+      netacct_flow_key key{};
+      key.family = NETACCT_FAMILY_BUCKET;
+      key.protocol = bucket;
+      netacct_counters zero{};
+      if (bpf_map_update_elem(fd, &key, &zero, BPF_ANY) != 0)
+        return make_error("reset bucket", errno, bucket_name(bucket));
+    }
   }
+  if (auto deleted = delete_keys(idle_prefix_fd(), prefix_keys); !deleted) return deleted.error();
   read.clear_ns = now_ns() - start;
   return ok();
+}
+
+bool Harvester::renew_pays_off(size_t keys) const {
+  return keys > 0 && keys >= datapath_.flow_capacity() / kRenewFraction;
 }
 
 Result<void> Harvester::delete_keys(int fd, const std::vector<netacct_flow_key>& keys) {

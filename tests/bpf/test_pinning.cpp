@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 
+#include "daemon/common/unique_fd.hpp"
 #include "tests/bpf/expect.hpp"
 #include "tests/support/packet.hpp"
 
@@ -229,4 +230,57 @@ TEST_CASE("Pins of a build without prefix buffers are adopted; the buffers are a
   CHECK(second.value()->adopted());
   for (const char* name : {"prefix_a", "prefix_b", "active_prefix"})
     CHECK(::access((second.value()->pin_path() + "/" + name).c_str(), F_OK) == 0);
+}
+
+TEST_CASE("A drained buffer that held many flows is renewed under its pin, exact across it") {
+  // 64 flows of capacity: 8 or more (1/8) in a harvest renews the buffer.
+  PinBase base;
+  auto dp = open_ok(pinned(base));
+  Harvester harvester(*dp);
+  const uint32_t pinned_before = map_info(dp->flows_fd(1)).id;
+  auto send_flows = [&](int flows, uint32_t repeat) {
+    Expected want;
+    for (int i = 0; i < flows; i++) {
+      std::string remote = "10.6.0." + std::to_string(i + 1);
+      Packet packet =
+          build_packet({.src = remote, .dst = "10.5.0.1", .protocol = IPPROTO_UDP, .payload = 72});
+      run_xdp(*dp, packet.frame, repeat);
+      want.flows.push_back({"10.5.0.1", remote, IPPROTO_UDP, rx(repeat, repeat * 100ull)});
+    }
+    want.packets_sent = static_cast<uint64_t>(flows) * repeat;
+    return want;
+  };
+
+  // Flows go to flows_a; the harvest swaps to flows_b, then drains flows_a.
+  Expected many = send_flows(20, 2);
+  const uint32_t a_before = map_info(dp->flows_fd(0)).id;
+  check_delta(harvest_ok(harvester), many);
+  const uint32_t a_after = map_info(dp->flows_fd(0)).id;
+  CHECK(a_after != a_before);  // renewed, not emptied key by key
+  // The pin names the new buffer, and it holds the bucket keys and nothing else.
+  UniqueFd pinned_a(bpf_obj_get((dp->pin_path() + "/flows_a").c_str()));
+  REQUIRE(pinned_a);
+  CHECK(map_info(pinned_a.get()).id == a_after);
+  CHECK(map_info(pinned_a.get()).max_entries == map_info(dp->flows_fd(0)).max_entries);
+  CHECK_FALSE(std::filesystem::exists(dp->pin_path() + "/flows_a_renew"));
+  CHECK(map_info(dp->flows_fd(1)).id == pinned_before);  // the active one is untouched
+
+  // Counting goes on exactly through the renewed buffer, after the next swap.
+  Expected few = send_flows(3, 5);
+  check_delta(harvest_ok(harvester), few);  // 3 < 8: flows_b emptied by deletes
+  CHECK(map_info(dp->flows_fd(1)).id == pinned_before);
+  Expected again = send_flows(10, 1);  // into the renewed flows_a
+  check_delta(harvest_ok(harvester), again);
+
+  // A restarted Datapath adopts the renewed pins, buckets and all; a
+  // renewal a crash cut short (its temporary pin left) is dropped.
+  Expected last = send_flows(2, 3);
+  const std::string stale = dp->pin_path() + "/flows_a_renew";
+  REQUIRE(bpf_obj_pin(dp->flows_fd(0), stale.c_str()) == 0);
+  dp.reset();
+  auto second = open_ok(pinned(base));
+  CHECK(second->adopted());
+  CHECK_FALSE(std::filesystem::exists(stale));
+  Harvester adopted(*second);
+  check_delta(harvest_ok(adopted), last);
 }
