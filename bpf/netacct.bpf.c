@@ -60,6 +60,18 @@ static __always_inline void add_counters(struct netacct_counters *counters, enum
 #endif
 }
 
+/* Adds to key's counters if the key is in the buffer; returns whether it was. */
+static __always_inline int add_to_existing(void *buffer, struct netacct_flow_key *key,
+					   enum direction dir, __u64 bytes, __u64 packets)
+{
+	struct netacct_counters *counters = bpf_map_lookup_elem(buffer, key);
+
+	if (!counters)
+		return 0;
+	add_counters(counters, dir, bytes, packets);
+	return 1;
+}
+
 /*
  * Adds to key's counters, inserting the key when it is new. Returns 0, or a
  * negative errno when the key could not be inserted (the buffer is full).
@@ -202,9 +214,11 @@ static __always_inline void account(int parsed, const struct packet_info *parsed
 		}
 	}
 
+	__u16 generation = runtime.key_generation & NETACCT_KEY_GENERATION_MASK;
 	struct netacct_flow_key key = {
 		.family = info.family,
 		.protocol = info.protocol,
+		.pad = NETACCT_KEY_FLOW | generation,
 	};
 	if (dir == DIR_INGRESS) {
 		__builtin_memcpy(key.local, info.dst, 16);
@@ -214,9 +228,25 @@ static __always_inline void account(int parsed, const struct packet_info *parsed
 		__builtin_memcpy(key.remote, info.dst, 16);
 	}
 
-	if (is_whitelisted(&key)) {
-		add_to_bucket(buffer, NETACCT_BUCKET_WHITELISTED, dir, bytes, packets);
+	/*
+	 * A flow already counted in this buffer and whitelist generation: one
+	 * lookup, no trie. Only its first packet asks the trie, and the answer
+	 * is kept as the row's kind.
+	 */
+	if (add_to_existing(buffer, &key, dir, bytes, packets))
 		return;
+	if (runtime.whitelist_entries) {
+		key.pad = NETACCT_KEY_WHITELISTED | generation;
+		if (add_to_existing(buffer, &key, dir, bytes, packets))
+			return;
+		if (is_whitelisted(&key)) {
+			/* A full buffer: the bucket directly (the trie again next time). */
+			if (add_to_key(buffer, &key, dir, bytes, packets) != 0)
+				add_to_bucket(buffer, NETACCT_BUCKET_WHITELISTED, dir, bytes,
+					      packets);
+			return;
+		}
+		key.pad = NETACCT_KEY_FLOW | generation;
 	}
 	if (add_to_key(buffer, &key, dir, bytes, packets) == 0)
 		return;

@@ -48,14 +48,28 @@
  * One flow: this host's address (local), the peer's (remote), IP protocol.
  * IPv4 addresses use the first 4 bytes of the 16-byte fields, rest zero.
  *
- * A prefix row (a flow that did not fit into the flow buffer, counted in the
- * prefix buffer instead) has the remote masked to a prefix and `pad` holding
- * that prefix length (1..32 or 1..128); every other key has pad zero.
+ * `pad` says what kind of row the key is (part of the hashed key):
+ * - a prefix row (a flow that did not fit into the flow buffer, counted in
+ *   the prefix buffer instead): the remote masked to a prefix, pad = that
+ *   prefix length (1..32 or 1..128);
+ * - a flow: NETACCT_KEY_FLOW | whitelist generation (or 0 from builds before
+ *   generations);
+ * - a whitelisted flow: NETACCT_KEY_WHITELISTED | generation. Its counts
+ *   belong to the whitelisted bucket; the row only remembers the trie's
+ *   answer, so later packets of the flow skip the trie.
+ * The generation (runtime.key_generation) changes with every whitelist
+ * update: packets after it get new keys and a fresh answer, while rows
+ * counted before it keep theirs. User space strips pad from flow keys and
+ * adds up the generations of one flow (Harvester::read_buffer).
  */
+#define NETACCT_KEY_FLOW 0x4000
+#define NETACCT_KEY_WHITELISTED 0x8000
+#define NETACCT_KEY_KIND_MASK 0xc000
+#define NETACCT_KEY_GENERATION_MASK 0x3fff
 struct netacct_flow_key {
 	__u8 family;   /* NETACCT_FAMILY_* */
 	__u8 protocol; /* IPPROTO_* of the upper layer, or a bucket id */
-	__u16 pad;     /* 0, or a prefix row's remote prefix length: part of the hashed key */
+	__u16 pad;     /* the row's kind (above): part of the hashed key */
 	__u8 local[16];
 	__u8 remote[16];
 };
@@ -124,6 +138,8 @@ struct netacct_meta {
 struct netacct_runtime {
 	__u32 whitelist_entries; /* 0 skips the trie lookup entirely */
 	__u32 local_match;	 /* non-zero if any prefix has MATCH_LOCAL */
+	__u32 key_generation; /* changes with every whitelist update (NETACCT_KEY_GENERATION_MASK)
+			       */
 };
 
 #endif /* NETACCT_SHARED_H */

@@ -43,7 +43,7 @@ static_assert(offsetof(netacct_wl_key, addr) == 8);
 static_assert(sizeof(netacct_wl_value) == 8);
 static_assert(sizeof(netacct_meta) == 96);
 static_assert(offsetof(netacct_meta, generation) == 16);
-static_assert(sizeof(netacct_runtime) == 8);
+static_assert(sizeof(netacct_runtime) == 12);
 
 struct FlowKeyHash {
   size_t operator()(const netacct_flow_key& key) const noexcept {

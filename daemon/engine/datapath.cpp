@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <optional>
+#include <vector>
 
 #include "../common/log.hpp"
 #include "../common/unique_fd.hpp"
@@ -88,6 +90,33 @@ Result<void> insert_bucket_keys(int flows_fd) {
       return make_error("insert bucket key", errno, "bucket " + std::to_string(bucket));
   }
   return ok();
+}
+
+void Datapath::next_key_generation() {
+  key_generation_ = (key_generation_ + 1) & NETACCT_KEY_GENERATION_MASK;
+  runtime().key_generation = key_generation_;  // a plain store into the mmaped .bss
+}
+
+// The highest whitelist generation among the flow rows of a buffer, so a new
+// process (whose .bss starts at 0) never reuses one an adopted row was
+// counted under with another whitelist.
+static Result<uint32_t> highest_key_generation(int fd) {
+  constexpr uint32_t kBatch = 8192;
+  std::vector<netacct_flow_key> keys(kBatch);
+  std::vector<netacct_counters> values(kBatch);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  uint32_t in_batch = 0, out_batch = 0, highest = 0;
+  for (bool first = true;; first = false) {
+    uint32_t count = kBatch;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
+                                   values.data(), &count, &opts);
+    if (err != 0 && errno != ENOENT) return make_error("scan flow buffer", errno);
+    for (uint32_t i = 0; i < count; i++)
+      if (keys[i].pad & NETACCT_KEY_KIND_MASK)
+        highest = std::max<uint32_t>(highest, keys[i].pad & NETACCT_KEY_GENERATION_MASK);
+    if (err != 0) return highest;
+    in_batch = out_batch;
+  }
 }
 
 Result<void> Datapath::renew_flow_buffer(int index) {
@@ -306,6 +335,14 @@ Result<std::unique_ptr<Datapath>> Datapath::open(const DatapathOptions& requeste
   }
 
   datapath->adopted_ = existing;
+  if (existing) {
+    for (int index = 0; index < 2; index++) {
+      auto highest = highest_key_generation(datapath->flows_fd(index));
+      if (!highest) return highest.error();
+      datapath->key_generation_ = std::max(datapath->key_generation_, highest.value());
+    }
+  }
+  datapath->next_key_generation();
   datapath->flow_capacity_ = options.flow_capacity;
   datapath->whitelist_capacity_ = options.whitelist_capacity;
   datapath->prefix_capacity_ = options.prefix_capacity;

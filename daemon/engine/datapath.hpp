@@ -65,6 +65,10 @@ class Datapath {
   int meta_fd() const;
   // The programs' runtime switches, in the skeleton's mmaped .bss.
   netacct_runtime& runtime();
+  // Moves the programs to a new whitelist generation: packets from now on
+  // ask the trie again instead of using a row's remembered answer. Call
+  // after every change to the whitelist trie.
+  void next_key_generation();
 
   // Replaces flow buffer `index` with a new, empty one (bucket keys in)
   // under the same pin, so a drained buffer holding many flows need not be
@@ -83,6 +87,7 @@ class Datapath {
   std::string tag_;
   std::string pin_path_;
   bool adopted_ = false;
+  uint32_t key_generation_ = 0;
   uint32_t flow_capacity_ = 0;
   uint32_t whitelist_capacity_ = 0;
   uint32_t prefix_capacity_ = 0;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <optional>
 
 #include "../common/unique_fd.hpp"
 
@@ -104,13 +106,18 @@ Result<void> Harvester::swap(uint64_t* elapsed_ns) {
   return ok();
 }
 
-Result<void> Harvester::read_buffer(int fd, Delta& out) {
+Result<void> Harvester::read_buffer(int fd, Delta& out, std::vector<netacct_flow_key>& drained) {
   keys_.resize(batch_size_);
   values_.resize(batch_size_);
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   uint32_t in_batch = 0;
   uint32_t out_batch = 0;
   bool first = true;
+  // A flow counted under several whitelist generations has a row for each:
+  // their sum is the flow's. Rare (a whitelist update in the interval), so
+  // the merge runs only when it happens.
+  std::optional<uint16_t> generation;
+  bool mixed_generations = false;
   for (;;) {
     uint32_t count = static_cast<uint32_t>(keys_.size());
     int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys_.data(),
@@ -123,20 +130,48 @@ Result<void> Harvester::read_buffer(int fd, Delta& out) {
     }
     if (err != 0 && errno != ENOENT) return make_error("read flow buffer", errno, datapath_.tag());
     for (uint32_t i = 0; i < count; i++) {
-      const netacct_flow_key& key = keys_[i];
+      netacct_flow_key key = keys_[i];
       if (is_bucket(key)) {
         if (key.protocol >= NETACCT_BUCKET_FIRST && key.protocol <= NETACCT_BUCKET_LAST)
           out.buckets[key.protocol] += values_[i];
-      } else {
-        out.flows.push_back(FlowDelta{key, values_[i]});
+        continue;
       }
+      drained.push_back(key);  // the row as the kernel keys it, for clear_idle
+      const uint16_t kind = key.pad & NETACCT_KEY_KIND_MASK;
+      if (kind == NETACCT_KEY_WHITELISTED) {
+        out.buckets[NETACCT_BUCKET_WHITELISTED] += values_[i];
+        continue;
+      }
+      if (kind == NETACCT_KEY_FLOW || key.pad == 0) {
+        const uint16_t row_generation = key.pad & NETACCT_KEY_GENERATION_MASK;
+        if (generation && *generation != row_generation) mixed_generations = true;
+        generation = row_generation;
+        key.pad = 0;  // a flow, whatever generation counted it
+      }
+      out.flows.push_back(FlowDelta{key, values_[i]});
     }
     if (batch_hook_) batch_hook_();
     if (err != 0) break;  // ENOENT: that was the last batch
     in_batch = out_batch;
     first = false;
   }
+  if (mixed_generations) merge_duplicate_flows(out);
   return ok();
+}
+
+void Harvester::merge_duplicate_flows(Delta& delta) {
+  std::sort(delta.flows.begin(), delta.flows.end(), [](const FlowDelta& a, const FlowDelta& b) {
+    return std::memcmp(&a.key, &b.key, sizeof a.key) < 0;
+  });
+  std::vector<FlowDelta> merged;
+  merged.reserve(delta.flows.size());
+  for (const FlowDelta& flow : delta.flows) {
+    if (!merged.empty() && merged.back().key == flow.key)
+      merged.back().counters += flow.counters;
+    else
+      merged.push_back(flow);
+  }
+  delta.flows = std::move(merged);
 }
 
 Result<Delta> Harvester::read_idle() {
@@ -145,8 +180,11 @@ Result<Delta> Harvester::read_idle() {
   if (auto aligned = align_prefix_slot(); !aligned) return aligned.error();
   Delta delta;
   uint64_t start = now_ns();
-  if (auto read = read_buffer(idle_fd(), delta); !read) return read.error();
-  if (auto read = read_buffer(idle_prefix_fd(), delta); !read) return read.error();
+  drained_flow_keys_.clear();
+  drained_prefix_keys_.clear();
+  if (auto read = read_buffer(idle_fd(), delta, drained_flow_keys_); !read) return read.error();
+  if (auto read = read_buffer(idle_prefix_fd(), delta, drained_prefix_keys_); !read)
+    return read.error();
   delta.read_ns = now_ns() - start;
   return delta;
 }
@@ -156,22 +194,15 @@ Result<void> Harvester::clear_idle(Delta& read) {
   if (auto aligned = align_prefix_slot(); !aligned) return aligned.error();
   int fd = idle_fd();
   uint64_t start = now_ns();
-  // Prefix rows (a prefix length in key.pad) go back to the prefix buffer.
-  std::vector<netacct_flow_key> prefix_keys;
-  for (const FlowDelta& flow : read.flows)
-    if (flow.key.pad != 0) prefix_keys.push_back(flow.key);
-  const size_t flow_count = read.flows.size() - prefix_keys.size();
-  if (renew_pays_off(flow_count)) {
+  // The rows read_idle saw, as the kernel keys them (the Delta's flow keys
+  // are stripped of their whitelist generation and merged).
+  if (renew_pays_off(drained_flow_keys_.size())) {
     // A fresh buffer costs about what deleting capacity / kRenewFraction
     // keys costs, whatever it held: cheaper once the buffer was that full.
     if (auto renewed = datapath_.renew_flow_buffer(1 - active_index_); !renewed)
       return renewed.error();
   } else {
-    std::vector<netacct_flow_key> flow_keys;
-    flow_keys.reserve(flow_count);
-    for (const FlowDelta& flow : read.flows)
-      if (flow.key.pad == 0) flow_keys.push_back(flow.key);
-    if (auto deleted = delete_keys(fd, flow_keys); !deleted) return deleted.error();
+    if (auto deleted = delete_keys(fd, drained_flow_keys_); !deleted) return deleted.error();
     for (uint8_t bucket = NETACCT_BUCKET_FIRST; bucket <= NETACCT_BUCKET_LAST; bucket++) {
       netacct_flow_key key{};
       key.family = NETACCT_FAMILY_BUCKET;
@@ -181,7 +212,8 @@ Result<void> Harvester::clear_idle(Delta& read) {
         return make_error("reset bucket", errno, bucket_name(bucket));
     }
   }
-  if (auto deleted = delete_keys(idle_prefix_fd(), prefix_keys); !deleted) return deleted.error();
+  if (auto deleted = delete_keys(idle_prefix_fd(), drained_prefix_keys_); !deleted)
+    return deleted.error();
   read.clear_ns = now_ns() - start;
   return ok();
 }

@@ -45,8 +45,8 @@ class Harvester {
   Result<void> swap(uint64_t* elapsed_ns = nullptr);
   // Reads every entry of the idle buffer with batch lookups. No side effects.
   Result<Delta> read_idle();
-  // Empties the idle buffers: deletes the flows of `read` and zeroes the
-  // buckets, or, when the flow buffer held at least 1/kRenewFraction of its
+  // Empties the idle buffers: deletes the rows the last read_idle found and
+  // zeroes the buckets, or, when the flow buffer held at least 1/kRenewFraction of its
   // capacity, replaces it with a new one (Datapath::renew_flow_buffer).
   Result<void> clear_idle(Delta& read);
   // swap + read_idle + clear_idle.
@@ -71,7 +71,11 @@ class Harvester {
   // Makes the prefix slot name the twin of the active flow buffer.
   Result<void> align_prefix_slot();
   Result<void> set_prefix_slot(int index);
-  Result<void> read_buffer(int fd, Delta& out);
+  // Adds a buffer's rows to `out` (flow keys stripped of their whitelist
+  // generation, whitelisted rows into their bucket) and its row keys, as
+  // the kernel keys them, to `drained`.
+  Result<void> read_buffer(int fd, Delta& out, std::vector<netacct_flow_key>& drained);
+  static void merge_duplicate_flows(Delta& delta);
   Result<void> delete_keys(int fd, const std::vector<netacct_flow_key>& keys);
 
   Datapath& datapath_;
@@ -80,6 +84,9 @@ class Harvester {
   int prefix_index_ = -1;  // the prefix slot's buffer, likewise
   std::vector<netacct_flow_key> keys_;
   std::vector<netacct_counters> values_;
+  // The rows the last read_idle found, for clear_idle to delete.
+  std::vector<netacct_flow_key> drained_flow_keys_;
+  std::vector<netacct_flow_key> drained_prefix_keys_;
   std::function<void()> batch_hook_;
 };
 

@@ -41,6 +41,8 @@ void WhitelistMap::set_runtime(size_t entries, bool local_match) {
   // Plain stores into the mmaped .bss: programs read them per packet.
   datapath_.runtime().whitelist_entries = static_cast<uint32_t>(entries);
   datapath_.runtime().local_match = local_match ? 1 : 0;
+  // Rows counted so far keep the answer they got; later packets ask anew.
+  datapath_.next_key_generation();
 }
 
 Result<void> WhitelistMap::load_current() {

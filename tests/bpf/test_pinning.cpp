@@ -2,6 +2,7 @@
 // Pinned maps outlive a Datapath: a second one adopts them and harvests what
 // the first counted; an incompatible pin directory is refused with the
 // cleanup instruction; an existing directory's capacities win.
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
@@ -283,4 +284,43 @@ TEST_CASE("A drained buffer that held many flows is renewed under its pin, exact
   CHECK_FALSE(std::filesystem::exists(stale));
   Harvester adopted(*second);
   check_delta(harvest_ok(adopted), last);
+}
+
+TEST_CASE("An adopted buffer's remembered whitelist answers are not reused by the next process") {
+  // A process remembers per flow row whether the trie whitelisted it, under
+  // a generation number. The next process starts above every generation in
+  // the buffers it adopts, so a whitelist changed while no daemon ran is
+  // asked anew, not answered from a row that happens to share a number.
+  PinBase base;
+  const Packet from_listed = build_packet(
+      {.src = "198.51.100.7", .dst = "10.5.0.1", .protocol = IPPROTO_UDP, .payload = 72});
+  auto insert = [](Datapath& dp, const char* address) {
+    netacct_wl_key key{};
+    key.prefixlen = NETACCT_WL_KEY_PREFIX_BITS + 32;
+    key.family = NETACCT_FAMILY_IPV4;
+    REQUIRE(inet_pton(AF_INET, address, key.addr) == 1);
+    netacct_wl_value value{NETACCT_WL_MATCH_REMOTE, 0};
+    REQUIRE(bpf_map_update_elem(dp.whitelist_fd(), &key, &value, BPF_ANY) == 0);
+    return key;
+  };
+  {
+    auto first = open_ok(pinned(base));
+    netacct_wl_key listed = insert(*first, "198.51.100.7");
+    insert(*first, "192.0.2.1");
+    first->runtime().whitelist_entries = 2;
+    first->next_key_generation();
+    run_xdp(*first, from_listed.frame, 2);  // remembered as whitelisted
+    // The whitelist changes while no process runs: 198.51.100.7 is out.
+    REQUIRE(bpf_map_delete_elem(first->whitelist_fd(), &listed) == 0);
+  }
+  auto second = open_ok(pinned(base));
+  second->runtime().whitelist_entries = 1;
+  second->next_key_generation();  // as a whitelist load does
+  run_xdp(*second, from_listed.frame, 3);
+  Harvester harvester(*second);
+  Expected want;
+  want.flows = {{"10.5.0.1", "198.51.100.7", IPPROTO_UDP, rx(3, 300)}};
+  with_bucket(want, NETACCT_BUCKET_WHITELISTED, rx(2, 200));
+  want.packets_sent = 5;
+  check_delta(harvest_ok(harvester), want);
 }

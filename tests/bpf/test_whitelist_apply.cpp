@@ -118,3 +118,51 @@ TEST_CASE("whitelist apply: an insert failing at entry k restores added and chan
   REQUIRE(map.apply(final_set).ok());
   CHECK(in_kernel(fx.datapath()) == final_set);
 }
+
+// The programs remember the trie's answer per flow row (whitelisted or
+// not), so only a flow's first packet in a buffer asks the trie. Every
+// whitelist apply moves them to a new generation: packets before it keep
+// the answer they got, packets after it get the new one.
+TEST_CASE("whitelist apply mid-interval: packets before count by the old list, after by the new") {
+  BpfFixture fx(1024, 64);
+  WhitelistMap map(fx.datapath());
+  REQUIRE(map.load_current().ok());
+  const char* local = "10.0.0.1";
+  const char* listed = "198.51.100.7";  // whitelisted, then not, then again
+  const char* steady = "203.0.113.50";  // never whitelisted: one flow throughout
+  auto frame = [&](const char* remote) {
+    return build_packet({.src = remote, .dst = local, .protocol = IPPROTO_UDP, .payload = 72});
+  };
+  const Packet from_listed = frame(listed);  // 100 IP bytes
+  const Packet from_steady = frame(steady);  // 100 IP bytes
+  auto some = prefixes({"198.51.100.0/24"}, NETACCT_WL_MATCH_REMOTE);
+  auto other = prefixes({"192.0.2.0/24"}, NETACCT_WL_MATCH_REMOTE);
+
+  REQUIRE(map.apply(some).ok());
+  (void)fx.harvest();
+  send(fx, Hook::TcIngress, from_listed.frame, 3);  // whitelisted: bucket
+  send(fx, Hook::TcIngress, from_steady.frame, 2);
+  REQUIRE(map.apply(other).ok());  // listed is counted from now
+  send(fx, Hook::TcIngress, from_listed.frame, 4);
+  send(fx, Hook::TcIngress, from_steady.frame, 5);
+  REQUIRE(map.apply(some).ok());  // and whitelisted again
+  send(fx, Hook::TcIngress, from_listed.frame, 6);
+  send(fx, Hook::TcIngress, from_steady.frame, 1);
+
+  Expected want;
+  want.flows = {{local, listed, IPPROTO_UDP, rx(4, 400)},
+                // Three generations of one flow: one row in the delta.
+                {local, steady, IPPROTO_UDP, rx(8, 800)}};
+  with_bucket(want, NETACCT_BUCKET_WHITELISTED, rx(9, 900));
+  want.packets_sent = 3 + 2 + 4 + 5 + 6 + 1;
+  check_delta(fx.harvest(), want);
+
+  // The next buffer starts over: one row per flow, the list as it is now.
+  send(fx, Hook::TcIngress, from_listed.frame, 2);
+  send(fx, Hook::TcIngress, from_steady.frame, 2);
+  Expected next;
+  next.flows = {{local, steady, IPPROTO_UDP, rx(2, 200)}};
+  with_bucket(next, NETACCT_BUCKET_WHITELISTED, rx(2, 200));
+  next.packets_sent = 4;
+  check_delta(fx.harvest(), next);
+}

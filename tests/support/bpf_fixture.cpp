@@ -104,6 +104,7 @@ void BpfFixture::whitelist(const std::string& prefix, uint32_t match) {
   whitelist_entries_++;
   datapath_->runtime().whitelist_entries = whitelist_entries_;
   if (match & NETACCT_WL_MATCH_LOCAL) datapath_->runtime().local_match = 1;
+  datapath_->next_key_generation();
 }
 
 const FlowDelta* find_flow(const Delta& delta, const std::string& local, const std::string& remote,
