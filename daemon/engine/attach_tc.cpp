@@ -128,6 +128,9 @@ Result<void> attach_clsact(const Datapath& datapath, const Interface& iface,
   if (created == 0)
     if (auto noted = note_clsact_created(datapath.pin_path(), index.value()); !noted) return noted;
 
+  // Another tag's tcx link (forced clsact here) counts just as much.
+  if (auto refused = refuse_other_tag(datapath, iface, index.value(), direction); !refused)
+    return refused;
   auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(datapath));
   if (!slot) return slot.error();
   if (slot->prog_id != 0 && !slot->ours) {

@@ -151,6 +151,25 @@ Result<bool> tcx_link_live(const TcxLink& link, int ifindex, const Interface& if
   return std::find(chain->begin(), chain->end(), link.prog_id) != chain->end();
 }
 
+Result<void> refuse_other_tag(const Datapath& datapath, const Interface& iface, int ifindex,
+                              TcDirection direction) {
+  // Another tag counting here would count every packet again: refuse.
+  auto chain = tcx_chain(ifindex, iface, direction);
+  if (!chain) return chain.error();
+  uint32_t owner = owner_map_id(datapath);
+  for (uint32_t id : chain.value()) {
+    auto name = prog_name(id);
+    if (!name || name.value() != our_prog_name(direction)) continue;
+    auto maps = prog_map_ids(id);
+    if (maps && std::find(maps->begin(), maps->end(), owner) != maps->end()) continue;
+    return Error{describe_prog_owner(id, pin_base_of(datapath.pin_path())) +
+                     " already counts here (its program " + std::to_string(id) +
+                     " is in the tcx chain); stop it, or remove it with netacct-cleanup, first",
+                 EBUSY, tcx_context(iface, direction)};
+  }
+  return ok();
+}
+
 Result<bool> attach_tcx(const Datapath& datapath, const Interface& iface, int ifindex,
                         TcDirection direction) {
   if (datapath.pin_path().empty())
@@ -182,20 +201,16 @@ Result<bool> attach_tcx(const Datapath& datapath, const Interface& iface, int if
       return make_error("unpin stale tcx link", errno, path);
   }
 
-  // Another tag counting here would count every packet again: refuse.
-  auto chain = tcx_chain(ifindex, iface, direction);
-  if (!chain) return chain.error();
-  uint32_t owner = owner_map_id(datapath);
-  for (uint32_t id : chain.value()) {
-    auto name = prog_name(id);
-    if (!name || name.value() != our_prog_name(direction)) continue;
-    auto maps = prog_map_ids(id);
-    if (maps && std::find(maps->begin(), maps->end(), owner) != maps->end()) continue;
-    return Error{describe_prog_owner(id, pin_base_of(datapath.pin_path())) +
-                     " already counts here (its program " + std::to_string(id) +
-                     " is in the tcx chain); stop it, or remove it with netacct-cleanup, first",
+  if (auto refused = refuse_other_tag(datapath, iface, ifindex, direction); !refused)
+    return refused.error();
+  // ... and with a clsact filter of another tag (an older run) just as much.
+  auto slot = query_tc_slot(ifindex, iface, direction, owner_map_id(datapath));
+  if (!slot) return slot.error();
+  if (slot->netacct && !slot->ours)
+    return Error{describe_prog_owner(slot->prog_id, pin_base_of(datapath.pin_path())) +
+                     " already counts here (its clsact filter); stop it, or remove it with "
+                     "netacct-cleanup, first",
                  EBUSY, tcx_context(iface, direction)};
-  }
 
   // BEFORE with no program named: the head of the chain, so a foreign
   // program that ends the chain with a verdict cannot hide packets from us.

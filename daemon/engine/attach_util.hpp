@@ -73,6 +73,10 @@ Result<std::vector<uint32_t>> tcx_chain(int ifindex, const Interface& iface, TcD
 // that interface's chain).
 Result<bool> tcx_link_live(const TcxLink& link, int ifindex, const Interface& iface,
                            TcDirection direction);
+// EBUSY naming the tag when another tag's netacct program is in the tcx
+// chain (empty without tcx). Must run inside the namespace.
+Result<void> refuse_other_tag(const Datapath& datapath, const Interface& iface, int ifindex,
+                              TcDirection direction);
 // Attaches (or updates in place) the tag's tcx link; false when the kernel
 // has no tcx (nothing was changed). Must run inside the namespace.
 Result<bool> attach_tcx(const Datapath& datapath, const Interface& iface, int ifindex,

@@ -273,6 +273,40 @@ TEST_CASE("tcx: a pinned link whose interface is gone is replaced") {
   IT_REQUIRE_OK(detach_all(datapath->pin_path(), iface_a(topo)));
 }
 
+TEST_CASE("tcx: another tag counting with the other kind is refused, naming it") {
+  Topology topo;
+  TagGuard first_tag("tcxown1");
+  TagGuard second_tag("tcxown2");
+  auto first = open_datapath(first_tag.tag());
+  auto second = open_datapath(second_tag.tag());
+  const std::string named = "netacct tag '" + first_tag.tag() + "'";
+  {
+    TcAttachGuard clsact("clsact");
+    IT_REQUIRE_OK(attach_all(*first, iface_a(topo), IngressMode::Tc));
+  }
+  auto refused = attach_tc(*second, iface_a(topo), TcDirection::Egress);  // tcx
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().err == EBUSY);
+  CHECK(refused.error().message().find(named) != std::string::npos);
+  for (TcDirection direction : kBoth) CHECK(chain(topo, direction).empty());
+  IT_REQUIRE_OK(detach_all(first->pin_path(), iface_a(topo)));
+
+  IT_REQUIRE_OK(attach_all(*first, iface_a(topo), IngressMode::Tc));  // tcx
+  {
+    TcAttachGuard clsact("clsact");
+    auto again = attach_tc(*second, iface_a(topo), TcDirection::Ingress);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().err == EBUSY);
+    CHECK(again.error().message().find(named) != std::string::npos);
+  }
+  check_kinds(*second, topo, TcKind::None);
+  check_kinds(*first, topo, TcKind::Tcx);
+  Harvester harvester(*first);
+  exchange_and_check(topo, harvester, false, 45400);
+  IT_REQUIRE_OK(detach_all(second->pin_path(), iface_a(topo)));
+  IT_REQUIRE_OK(detach_all(first->pin_path(), iface_a(topo)));
+}
+
 TEST_CASE("tcx: NETACCT_TC_ATTACH with an unknown value is refused, naming it") {
   Topology topo;
   TagGuard tag("tcxbad");
