@@ -161,20 +161,28 @@ Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirec
   auto request = tc_attach_request();
   if (!request) return request.error();
   if (request.value() != TcAttach::Clsact) {
-    bool attached = false;
+    bool has_tcx = false;
     {
+      auto scope = NetnsScope::enter(iface.netns);
+      if (!scope) return scope.error();
+      auto index = index_in_scope(iface);
+      if (!index) return index.error();
+      has_tcx = kernel_has_tcx(index.value());
+    }
+    if (has_tcx) {
+      // Migration from clsact: the old filter goes first, as with XDP and
+      // TC ingress, so no packet is ever counted twice; the cost is a gap
+      // of one netlink round trip (see docs/DESIGN.md). A no-op on an
+      // ordinary restart, which updates the link in place.
+      if (auto detached = detach_tc_owned(iface, direction, owner_map_id(datapath)); !detached)
+        return detached;
       auto scope = NetnsScope::enter(iface.netns);
       if (!scope) return scope.error();
       auto index = index_in_scope(iface);
       if (!index) return index.error();
       auto tcx = attach_tcx(datapath, iface, index.value(), direction);
       if (!tcx) return tcx.error();
-      attached = tcx.value();
-    }
-    if (attached) {
-      // Migration from clsact: the old filter goes only now that the link
-      // counts, so no packet passes uncounted (see docs/DESIGN.md).
-      return detach_tc_owned(iface, direction, owner_map_id(datapath));
+      if (tcx.value()) return ok();
     }
     if (request.value() == TcAttach::Tcx)
       return Error{std::string(kTcAttachEnv) +
@@ -183,9 +191,9 @@ Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirec
                    EOPNOTSUPP, tc_context(iface, direction)};
     NA_DEBUG("%s: no tcx in this kernel: clsact filter", tc_context(iface, direction).c_str());
   }
-  if (auto attached = attach_clsact(datapath, iface, direction); !attached) return attached;
-  // Forced back to clsact: our tcx link goes once the filter counts.
-  return detach_tcx(datapath.pin_path(), iface, direction);
+  // Forced back to clsact: our tcx link goes first, then the filter counts.
+  if (auto detached = detach_tcx(datapath.pin_path(), iface, direction); !detached) return detached;
+  return attach_clsact(datapath, iface, direction);
 }
 
 Result<void> detach_tc(const Interface& iface, TcDirection direction) {
