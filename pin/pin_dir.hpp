@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The pin directory of one tag: /sys/fs/bpf/netacct/<tag>/. It holds the
-// maps, the programs and the XDP link that must outlive any one process.
+// maps, the programs and the links (XDP, tcx) that must outlive any one process.
 //
 // This module knows the path scheme, validates tags before they touch a
 // path, mounts bpffs when absent, takes the per-tag lock, and removes pins.
@@ -25,6 +25,9 @@ inline constexpr const char* kProgXdpIngress = "prog_xdp_in";
 inline constexpr const char* kProgTcIngress = "prog_tc_in";
 inline constexpr const char* kProgTcEgress = "prog_tc_eg";
 inline constexpr const char* kLinkXdp = "link_xdp";
+// The tcx links of TC ingress and egress (kernels with tcx, see attach.hpp).
+inline constexpr const char* kLinkTcIngress = "link_tc_in";
+inline constexpr const char* kLinkTcEgress = "link_tc_eg";
 // A renewed flow buffer is pinned as "<map>_renew" (bpffs refuses a "." in
 // a pin name), then renamed over the map's pin; one left by a crash in
 // between is stale and removed at open.

@@ -372,6 +372,8 @@ Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface
     if (auto detached = detach_tc_owned(iface, TcDirection::Ingress, owner_map_id(datapath));
         !detached)
       return detached.error();
+    if (auto detached = detach_tcx(datapath.pin_path(), iface, TcDirection::Ingress); !detached)
+      return detached.error();
     auto mode = attach_xdp(datapath, iface,
                            request == XdpRequest::Generic ? XdpMode::Generic : XdpMode::Native);
     if (!mode && request == XdpRequest::Auto && mode.error().err == EOPNOTSUPP) {
@@ -396,6 +398,8 @@ Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface
   }
   if (auto attached = attach_tc(datapath, iface, TcDirection::Egress); !attached)
     return attached.error();
+  // A clsact netacct created for filters that moved to tcx goes too.
+  if (auto removed = remove_created_clsact(datapath.pin_path()); !removed) return removed.error();
   return report;
 }
 
@@ -404,6 +408,8 @@ Result<void> detach_all(const std::string& pin_path, const Interface& iface) {
   // Only this tag's filters: another tag's on the same slot stays.
   uint32_t owner = owner_map_id(pin_path);
   Result<void> results[] = {detach_xdp(pin_path, iface),
+                            detach_tcx(pin_path, iface, TcDirection::Ingress),
+                            detach_tcx(pin_path, iface, TcDirection::Egress),
                             detach_tc_owned(iface, TcDirection::Ingress, owner),
                             detach_tc_owned(iface, TcDirection::Egress, owner)};
   for (Result<void>& result : results)
@@ -432,9 +438,22 @@ Result<AttachStatus> query_attachments(const std::string& pin_path, const Interf
     }
   }
   for (TcDirection direction : {TcDirection::Ingress, TcDirection::Egress}) {
-    auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(pin_path));
-    if (!slot) return slot.error();
-    (direction == TcDirection::Ingress ? status.tc_ingress : status.tc_egress) = slot->ours;
+    bool ingress = direction == TcDirection::Ingress;
+    TcKind kind = TcKind::None;
+    auto link = open_tcx_link(pin_path, direction);
+    if (!link) return link.error();
+    (ingress ? status.tcx_ingress_pinned : status.tcx_egress_pinned) = link->pinned;
+    auto live = tcx_link_live(link.value(), index.value(), iface, direction);
+    if (!live) return live.error();
+    if (live.value()) {
+      kind = TcKind::Tcx;
+    } else {
+      auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(pin_path));
+      if (!slot) return slot.error();
+      if (slot->ours) kind = TcKind::Clsact;
+    }
+    (ingress ? status.tc_ingress_kind : status.tc_egress_kind) = kind;
+    (ingress ? status.tc_ingress : status.tc_egress) = kind != TcKind::None;
   }
   return status;
 }
@@ -455,7 +474,10 @@ Result<void> undo_attach(const Datapath& datapath, const Interface& iface,
   for (TcDirection direction : {TcDirection::Ingress, TcDirection::Egress}) {
     bool was = direction == TcDirection::Ingress ? before.tc_ingress : before.tc_egress;
     bool is = direction == TcDirection::Ingress ? now->tc_ingress : now->tc_egress;
-    if (is && !was) results.push_back(detach_tc_owned(iface, direction, owner));
+    if (is && !was) {
+      results.push_back(detach_tcx(datapath.pin_path(), iface, direction));
+      results.push_back(detach_tc_owned(iface, direction, owner));
+    }
     if (was && !is) results.push_back(attach_tc(datapath, iface, direction));
   }
   if (before.xdp != XdpMode::None && now->xdp == XdpMode::None) {

@@ -8,10 +8,18 @@
 //   program in place. attach_all with XdpRequest::Auto falls back to TC
 //   ingress where native XDP is unavailable or would miscount; it never
 //   falls back to generic XDP silently.
-// - TC: clsact is created only when missing; our filters use a fixed handle
-//   and priority (kTcHandle/kTcPriority), are replaced in place on restart,
-//   and are the only filters detach removes. A foreign filter or qdisc on the
-//   same interface survives attach and detach untouched.
+// - TC with tcx (kernels that have it, 6.6+): a bpf_link per direction at
+//   the head of the interface's tcx chain, pinned as <pin dir>/link_tc_in
+//   and link_tc_eg; a restart updates the pinned link's program in place.
+//   Our programs return TCX_NEXT (TC_ACT_UNSPEC): the rest of the chain and
+//   any legacy clsact filter still see every packet.
+// - TC with clsact (no tcx, or NETACCT_TC_ATTACH=clsact): clsact is created
+//   only when missing; our filters use a fixed handle and priority
+//   (kTcHandle/kTcPriority), are replaced in place on restart, and are the
+//   only filters detach removes. A foreign filter or qdisc on the same
+//   interface survives attach and detach untouched.
+// Attaching with one TC kind removes this tag's attachment of the other
+// kind in the same direction once the new one is in place (migration).
 //
 // Attachments persist after the process exits; destructors never detach.
 #pragma once
@@ -29,6 +37,10 @@ inline constexpr uint32_t kTcHandle = 0x4e41;    // "NA"
 inline constexpr uint32_t kTcPriority = 0x4e41;  // before tc's default 49152
 
 enum class IngressMode { Tc, Xdp };
+// How TC programs attach. Auto: tcx when the kernel has it, else clsact.
+enum class TcAttach { Auto, Tcx, Clsact };
+// What one TC direction of ours is attached with.
+enum class TcKind { None, Tcx, Clsact };
 enum class XdpMode { None, Native, Generic };
 enum class TcDirection { Ingress, Egress };
 // What --xdp asks for: Auto (native where it counts correctly, else TC
@@ -39,6 +51,17 @@ const char* to_string(IngressMode mode);
 const char* to_string(XdpMode mode);
 const char* to_string(TcDirection direction);
 const char* to_string(XdpRequest request);
+const char* to_string(TcAttach attach);
+const char* to_string(TcKind kind);
+
+// The one place the TC attach kind is chosen: the environment variable
+// NETACCT_TC_ATTACH (auto, tcx or clsact; unset or empty = auto). An
+// unknown value is an error naming it.
+inline constexpr const char* kTcAttachEnv = "NETACCT_TC_ATTACH";
+Result<TcAttach> tc_attach_request();
+// True when the running kernel has tcx (probed once, by a BPF_PROG_QUERY
+// of the tcx attach type on `ifindex` in the current namespace).
+bool kernel_has_tcx(int ifindex);
 
 struct Interface {
   std::string name;
@@ -72,10 +95,18 @@ Result<XdpMode> attach_xdp(const Datapath& datapath, const Interface& iface,
 // Removes our XDP link (unpinning it); no-op when none.
 Result<void> detach_xdp(const std::string& pin_path, const Interface& iface);
 
-// Replaces this tag's filter in place. EBUSY when our handle/priority holds
-// a foreign filter or another tag's (its program uses other maps).
+// Attaches with tcx or clsact as tc_attach_request() says (Auto: tcx when
+// the kernel has it). tcx: the pinned link is updated in place, or created
+// at the head of the chain; EBUSY when another tag's netacct program is in
+// the chain. clsact: replaces this tag's filter in place; EBUSY when our
+// handle/priority holds a foreign filter or another tag's (its program uses
+// other maps). Either way this tag's attachment of the other kind goes
+// after the new one is in place.
 Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction);
-// Removes our filter only (checked by handle, priority and program name;
+// Removes this tag's tcx link of `direction` (unpinning it) when it sits on
+// this interface or on none (its interface gone); no-op otherwise.
+Result<void> detach_tcx(const std::string& pin_path, const Interface& iface, TcDirection direction);
+// Removes our clsact filter only (checked by handle, priority and program name;
 // detach_all also checks the tag through its pinned maps). A missing
 // interface or namespace is not an error: the filter went with it.
 Result<void> detach_tc(const Interface& iface, TcDirection direction);
@@ -92,7 +123,7 @@ struct AttachReport {
 // `request` applies with IngressMode::Xdp only.
 Result<AttachReport> attach_all(const Datapath& datapath, const Interface& iface,
                                 IngressMode ingress, XdpRequest request = XdpRequest::Auto);
-// Detaches this tag's filters and XDP link, then removes the clsact qdiscs
+// Detaches this tag's filters, tcx links and XDP link, then removes the clsact qdiscs
 // netacct created that nothing else uses (see clsact.hpp).
 Result<void> detach_all(const std::string& pin_path, const Interface& iface);
 
@@ -100,8 +131,14 @@ Result<void> detach_all(const std::string& pin_path, const Interface& iface);
 struct AttachStatus {
   bool interface_present = false;
   XdpMode xdp = XdpMode::None;  // our XDP program, in which mode
-  bool tc_ingress = false;      // our filter present
+  bool tc_ingress = false;      // our tcx link or clsact filter present
   bool tc_egress = false;
+  TcKind tc_ingress_kind = TcKind::None;
+  TcKind tc_egress_kind = TcKind::None;
+  // A tcx link pinned for the direction (attached here or not: when pinned
+  // but the kind is not Tcx, the link is defunct or on another interface).
+  bool tcx_ingress_pinned = false;
+  bool tcx_egress_pinned = false;
 };
 Result<AttachStatus> query_attachments(const std::string& pin_path, const Interface& iface);
 

@@ -25,11 +25,6 @@ bpf_tc_attach_point attach_point(TcDirection direction) {
   return direction == TcDirection::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS;
 }
 
-// Program names as the kernel stores them (BPF_OBJ_NAME_LEN = 16 fits them).
-const char* our_prog_name(TcDirection direction) {
-  return direction == TcDirection::Ingress ? "netacct_tc_in" : "netacct_tc_eg";
-}
-
 std::string tc_context(const Interface& iface, TcDirection direction) {
   return describe(iface) + ", tc " + to_string(direction);
 }
@@ -110,7 +105,10 @@ Result<void> detach_tc_owned(const Interface& iface, TcDirection direction, uint
 
 }  // namespace attach_detail
 
-Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction) {
+namespace {
+
+Result<void> attach_clsact(const Datapath& datapath, const Interface& iface,
+                           TcDirection direction) {
   auto scope = NetnsScope::enter(iface.netns);
   if (!scope) return scope.error();
   auto index = index_in_scope(iface);
@@ -130,6 +128,9 @@ Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirec
   if (created == 0)
     if (auto noted = note_clsact_created(datapath.pin_path(), index.value()); !noted) return noted;
 
+  // Another tag's tcx link (forced clsact here) counts just as much.
+  if (auto refused = refuse_other_tag(datapath, iface, index.value(), direction); !refused)
+    return refused;
   auto slot = query_tc_slot(index.value(), iface, direction, owner_map_id(datapath));
   if (!slot) return slot.error();
   if (slot->prog_id != 0 && !slot->ours) {
@@ -152,6 +153,47 @@ Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirec
   NA_INFO("%s: tc %s filter %s", describe(iface).c_str(), to_string(direction),
           slot->prog_id != 0 ? "replaced in place" : "attached");
   return ok();
+}
+
+}  // namespace
+
+Result<void> attach_tc(const Datapath& datapath, const Interface& iface, TcDirection direction) {
+  auto request = tc_attach_request();
+  if (!request) return request.error();
+  if (request.value() != TcAttach::Clsact) {
+    bool has_tcx = false;
+    {
+      auto scope = NetnsScope::enter(iface.netns);
+      if (!scope) return scope.error();
+      auto index = index_in_scope(iface);
+      if (!index) return index.error();
+      has_tcx = kernel_has_tcx(index.value());
+    }
+    if (has_tcx) {
+      // Migration from clsact: the old filter goes first, as with XDP and
+      // TC ingress, so no packet is ever counted twice; the cost is a gap
+      // of one netlink round trip (see docs/DESIGN.md). A no-op on an
+      // ordinary restart, which updates the link in place.
+      if (auto detached = detach_tc_owned(iface, direction, owner_map_id(datapath)); !detached)
+        return detached;
+      auto scope = NetnsScope::enter(iface.netns);
+      if (!scope) return scope.error();
+      auto index = index_in_scope(iface);
+      if (!index) return index.error();
+      auto tcx = attach_tcx(datapath, iface, index.value(), direction);
+      if (!tcx) return tcx.error();
+      if (tcx.value()) return ok();
+    }
+    if (request.value() == TcAttach::Tcx)
+      return Error{std::string(kTcAttachEnv) +
+                       "=tcx, but this kernel has no tcx (Linux 6.6 or later); unset it to use "
+                       "clsact",
+                   EOPNOTSUPP, tc_context(iface, direction)};
+    NA_DEBUG("%s: no tcx in this kernel: clsact filter", tc_context(iface, direction).c_str());
+  }
+  // Forced back to clsact: our tcx link goes first, then the filter counts.
+  if (auto detached = detach_tcx(datapath.pin_path(), iface, direction); !detached) return detached;
+  return attach_clsact(datapath, iface, direction);
 }
 
 Result<void> detach_tc(const Interface& iface, TcDirection direction) {

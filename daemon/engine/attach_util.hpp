@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../common/result.hpp"
+#include "../common/unique_fd.hpp"
 #include "attach.hpp"
 #include "libbpf_log.hpp"
 
@@ -52,6 +53,37 @@ Result<TcSlot> query_tc_slot(int ifindex, const Interface& iface, TcDirection di
                              uint32_t owner);
 // detach_tc for one owner (0: any netacct program).
 Result<void> detach_tc_owned(const Interface& iface, TcDirection direction, uint32_t owner);
+
+// ---- tcx (attach_tcx.cpp) ----
+// Program names as the kernel stores them (BPF_OBJ_NAME_LEN = 16 fits them).
+const char* our_prog_name(TcDirection direction);
+std::string tcx_link_path(const std::string& pin_path, TcDirection direction);
+// A pinned tcx link of the tag (pinned false: none).
+struct TcxLink {
+  bool pinned = false;
+  UniqueFd fd;
+  uint32_t prog_id = 0;
+  uint32_t ifindex = 0;  // 0: its interface is gone
+};
+Result<TcxLink> open_tcx_link(const std::string& pin_path, TcDirection direction);
+// The programs on the interface's tcx chain, head first; empty when the
+// kernel has no tcx. Must run inside the interface's namespace.
+Result<std::vector<uint32_t>> tcx_chain(int ifindex, const Interface& iface, TcDirection direction);
+// The link sits on `ifindex` of the current namespace (its program is in
+// that interface's chain).
+Result<bool> tcx_link_live(const TcxLink& link, int ifindex, const Interface& iface,
+                           TcDirection direction);
+// EBUSY naming the tag when another tag's netacct program is in the tcx
+// chain (empty without tcx). Must run inside the namespace.
+Result<void> refuse_other_tag(const Datapath& datapath, const Interface& iface, int ifindex,
+                              TcDirection direction);
+// Attaches (or updates in place) the tag's tcx link; false when the kernel
+// has no tcx (nothing was changed). Must run inside the namespace.
+Result<bool> attach_tcx(const Datapath& datapath, const Interface& iface, int ifindex,
+                        TcDirection direction);
+// Detaches and unpins the tag's tcx link wherever it is (netacct-cleanup).
+Result<void> drop_tcx_link(const std::string& pin_path, const Interface& iface,
+                           TcDirection direction);
 
 // QuietNetlink (libbpf_log.hpp) silences the kernel acks of expected failures.
 using netacct::QuietNetlink;

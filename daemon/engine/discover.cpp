@@ -90,8 +90,8 @@ std::vector<std::string> list_named_namespaces() {
 }
 
 std::string FoundAttachment::describe() const {
-  std::string what = kind == Kind::TcIngress  ? "tc ingress filter"
-                     : kind == Kind::TcEgress ? "tc egress filter"
+  std::string what = kind == Kind::TcIngress  ? (tcx ? "tcx ingress link" : "tc ingress filter")
+                     : kind == Kind::TcEgress ? (tcx ? "tcx egress link" : "tc egress filter")
                      : xdp_mode == XdpMode::None
                          ? std::string("XDP link")
                          : std::string("XDP link (") + to_string(xdp_mode) + " mode)";
@@ -106,6 +106,18 @@ Result<Discovery> discover_attachments(const std::string& pin_path) {
   LinkState link = pinned_link(pin_path);
   discovery.xdp_link_pinned = link.pinned;
   bool link_found = false;
+  TcxLink tcx_links[2];  // ingress, egress
+  bool tcx_found[2] = {false, false};
+  const TcDirection directions[2] = {TcDirection::Ingress, TcDirection::Egress};
+  for (int d = 0; d < 2; d++) {
+    auto opened = open_tcx_link(pin_path, directions[d]);
+    if (!opened) {
+      discovery.skipped.push_back(opened.error().message());
+      continue;
+    }
+    tcx_links[d] = std::move(opened.value());
+    discovery.tcx_links_pinned = discovery.tcx_links_pinned || tcx_links[d].pinned;
+  }
 
   std::vector<std::string> spaces = {""};
   for (const std::string& name : list_named_namespaces()) spaces.push_back(name);
@@ -136,6 +148,21 @@ Result<Discovery> discover_attachments(const std::string& pin_path) {
           discovery.found.push_back(found);
         }
       }
+      for (int d = 0; d < 2; d++) {
+        if (tcx_found[d] || tcx_links[d].ifindex != static_cast<uint32_t>(ifindex)) continue;
+        auto live = tcx_link_live(tcx_links[d], ifindex, iface, directions[d]);
+        if (!live) {
+          discovery.skipped.push_back(live.error().message());
+          continue;
+        }
+        if (!live.value()) continue;
+        FoundAttachment found;
+        found.kind = d == 0 ? FoundAttachment::Kind::TcIngress : FoundAttachment::Kind::TcEgress;
+        found.iface = iface;
+        found.tcx = true;
+        discovery.found.push_back(found);
+        tcx_found[d] = true;
+      }
       if (link.prog_id != 0 && link.ifindex == static_cast<uint32_t>(ifindex)) {
         XdpMode mode = xdp_mode_of(ifindex, link.prog_id);
         if (mode != XdpMode::None) {
@@ -149,6 +176,13 @@ Result<Discovery> discover_attachments(const std::string& pin_path) {
   // namespace) is gone, or lives in an unnamed namespace. Still ours to drop.
   if (link.pinned && !link_found)
     discovery.found.push_back({FoundAttachment::Kind::Xdp, Interface{}, XdpMode::None});
+  for (int d = 0; d < 2; d++) {
+    if (!tcx_links[d].pinned || tcx_found[d]) continue;
+    FoundAttachment found;
+    found.kind = d == 0 ? FoundAttachment::Kind::TcIngress : FoundAttachment::Kind::TcEgress;
+    found.tcx = true;
+    discovery.found.push_back(found);
+  }
   return discovery;
 }
 

@@ -8,7 +8,10 @@
 // is. The scan visits the current namespace and every named one
 // (/var/run/netns), every interface, both tc directions. The XDP link is
 // pinned in the tag directory; the interface it sits on is found by matching
-// its program id against each interface's attached XDP program.
+// its program id against each interface's attached XDP program, and the
+// tcx links (link_tc_in, link_tc_eg) by their ifindex and their program in
+// that interface's tcx chain. A pinned link found on no interface is
+// reported with an empty interface name (defunct: its interface is gone).
 //
 // Nothing here changes anything: it only reports.
 #pragma once
@@ -27,8 +30,9 @@ std::vector<std::string> list_named_namespaces();
 struct FoundAttachment {
   enum class Kind { TcIngress, TcEgress, Xdp };
   Kind kind = Kind::TcIngress;
-  Interface iface;  // name "" for an XDP link whose interface is gone
+  Interface iface;  // name "" for an XDP or tcx link whose interface is gone
   XdpMode xdp_mode = XdpMode::None;
+  bool tcx = false;              // TcIngress/TcEgress: a pinned tcx link, not a clsact filter
   std::string describe() const;  // "tc ingress on interface 'x' in ..."
 };
 
@@ -37,6 +41,7 @@ struct Discovery {
   // no filter can be told to be this tag's, so none was looked for.
   bool owner_known = false;
   bool xdp_link_pinned = false;
+  bool tcx_links_pinned = false;
   std::vector<FoundAttachment> found;
   // Namespaces that could not be entered or listed (reported, not fatal).
   std::vector<std::string> skipped;

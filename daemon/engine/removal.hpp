@@ -2,7 +2,7 @@
 // Removing a tag's attachments one by one, as netacct-cleanup does after
 // discover_attachments(): only what belongs to the tag pinned at pin_path
 // is ever touched (a tc filter is ours by program name *and* the tag's
-// active_flows map; the XDP link by its pin).
+// active_flows map; the XDP and tcx links by their pins).
 #pragma once
 
 #include <string>

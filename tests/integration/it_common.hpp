@@ -20,6 +20,7 @@
 #include "daemon/engine/attach.hpp"
 #include "daemon/engine/datapath.hpp"
 #include "daemon/engine/harvester.hpp"
+#include "tc_programs.hpp"
 #include "tests/support/bpf_fixture.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"

@@ -46,7 +46,8 @@ size_t occurrences(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("foreign tc filters survive attach and detach; ours go") {
+TEST_CASE("clsact: foreign tc filters survive attach and detach; ours go") {
+  TcAttachGuard clsact("clsact");  // clsact filters side by side (tcx: test_tcx.cpp)
   Topology topo;
   TagGuard tag("coexist");
   const Endpoint& a = topo.a();
@@ -84,7 +85,8 @@ TEST_CASE("foreign tc filters survive attach and detach; ours go") {
   CHECK(tc(a, "qdisc show dev " + a.ifname).find("clsact") != std::string::npos);
 }
 
-TEST_CASE("a foreign filter at our handle and priority is neither replaced nor removed") {
+TEST_CASE("clsact: a foreign filter at our handle and priority is neither replaced nor removed") {
+  TcAttachGuard clsact("clsact");  // clsact filters side by side (tcx: test_tcx.cpp)
   Topology topo;
   TagGuard tag("squat");
   const Endpoint& b = topo.b();

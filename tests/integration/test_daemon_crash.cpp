@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "daemon/engine/datapath.hpp"
+#include "tc_programs.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 #include "tests/support/traffic.hpp"
@@ -173,10 +174,7 @@ TEST_CASE("daemon: interface deleted and re-created: totals kept, counting resum
   topo.recreate_link();
   REQUIRE(wait_until(
       [&] {
-        std::string filters;
-        run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
-                " ingress",
-            &filters);
+        std::string filters = tc_programs_text(topo.a().netns, topo.a().ifname, "ingress");
         return filters.find("netacct_tc_in") != std::string::npos;
       },
       10000));

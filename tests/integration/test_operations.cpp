@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "tc_programs.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 
@@ -82,7 +83,7 @@ void add_foreign_filter(const Topology& topo) {
 }
 
 std::string tc_filters(const Topology& topo, const char* direction) {
-  return run_ok(in_ns(topo.a().netns, "tc filter show dev " + topo.a().ifname + " " + direction));
+  return tc_programs_text(topo.a().netns, topo.a().ifname, direction);
 }
 
 }  // namespace
@@ -105,7 +106,8 @@ TEST_CASE("cleanup: after kill -9 nothing of the tag is left; a foreign tc filte
   INFO(verify.output);
   CHECK(verify.code == 0);
   CHECK(verify.output.find("stopped, counting") != std::string::npos);
-  CHECK(verify.output.find("tc ingress filter on interface '" + topo.a().ifname) !=
+  // tcx here; the foreign clsact filter runs after our link.
+  CHECK(verify.output.find("tcx ingress link on interface '" + topo.a().ifname) !=
         std::string::npos);
 
   Ran cleaned = sh(tool("netacct-cleanup") + " " + tag.tag());
@@ -210,18 +212,19 @@ TEST_CASE("cleanup --verify-only: running and stopped-but-counting exit 0, lefto
   Ran stopped = sh(verify);
   INFO(stopped.output);
   CHECK(stopped.code == 0);
-  CHECK(stopped.output.find("tag " + tag.tag() + ": stopped, counting (tc ingress + tc egress on " +
-                            topo.a().ifname + "@" + topo.a().netns) != std::string::npos);
+  CHECK(stopped.output.find("tag " + tag.tag() +
+                            ": stopped, counting (tcx ingress + tcx egress on " + topo.a().ifname +
+                            "@" + topo.a().netns) != std::string::npos);
 
   // Half of it gone: partial state is a leftover.
-  run_ok(in_ns(topo.a().netns, "tc filter del dev " + topo.a().ifname + " egress"));
+  run_ok("bpftool link detach pinned " + tag.pin_path() + "/link_tc_eg");
   Ran partial = sh(verify);
   INFO(partial.output);
   CHECK(partial.code == 1);
   CHECK(partial.output.find("LEFTOVERS (partial attachments") != std::string::npos);
 
   // All attachments gone, pins left.
-  run_ok(in_ns(topo.a().netns, "tc filter del dev " + topo.a().ifname + " ingress"));
+  run_ok("bpftool link detach pinned " + tag.pin_path() + "/link_tc_in");
   Ran pins_only = sh(verify);
   INFO(pins_only.output);
   CHECK(pins_only.code == 1);
@@ -245,6 +248,7 @@ bool has_clsact(const Topology& topo) {
 }
 
 TEST_CASE("cleanup removes the clsact netacct created, never one that was there before") {
+  TcAttachGuard clsact("clsact");  // with tcx no clsact is created (test_tcx.cpp)
   Topology topo;
   std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
               log = dir + "/daemon.log";
@@ -310,6 +314,34 @@ TEST_CASE("cleanup removes the clsact netacct created, never one that was there 
   run("rm -rf " + dir);
 }
 
+TEST_CASE("cleanup: the tcx links of a killed daemon go; nothing is left on the interface") {
+  Topology topo;
+  TagGuard tag("cltcx");
+  std::string dir = make_temp_dir("netacct-ops"), output = dir + "/out.json",
+              log = dir + "/daemon.log";
+  DaemonProcess daemon;
+  start_daemon(daemon, topo, tag.tag(), output, log);
+  for (TcDirection direction : {TcDirection::Ingress, TcDirection::Egress})
+    REQUIRE(tcx_programs(topo.a().netns, topo.a().ifname, direction).size() == 1);
+  // With tcx, netacct creates no clsact qdisc.
+  CHECK(run_ok(in_ns(topo.a().netns, "tc qdisc show dev " + topo.a().ifname)).find("clsact") ==
+        std::string::npos);
+  Ran verified = sh(tool("netacct-cleanup") + " --verify-only " + tag.tag());
+  INFO(verified.output);
+  CHECK(verified.output.find("tcx ingress link on interface '" + topo.a().ifname) !=
+        std::string::npos);
+  kill9(daemon);
+  Ran cleaned = sh(tool("netacct-cleanup") + " --force " + tag.tag());
+  INFO(cleaned.output);
+  CHECK(cleaned.code == 0);
+  CHECK(cleaned.output.find("removed tcx ingress link") != std::string::npos);
+  CHECK(cleaned.output.find("removed tcx egress link") != std::string::npos);
+  for (TcDirection direction : {TcDirection::Ingress, TcDirection::Egress})
+    CHECK(tcx_programs(topo.a().netns, topo.a().ifname, direction).empty());
+  CHECK_FALSE(exists(tag.pin_path()));
+  run("rm -rf " + dir);
+}
+
 TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stale or detached") {
   Topology topo;
   TagGuard tag("health");
@@ -325,7 +357,7 @@ TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stal
   INFO(ok.output);
   CHECK(ok.code == 0);
   CHECK(ok.output.rfind("NETACCT OK - tag " + tag.tag(), 0) == 0);
-  CHECK(ok.output.find("attached tc ingress + tc egress on " + topo.a().ifname) !=
+  CHECK(ok.output.find("attached tcx ingress + tcx egress on " + topo.a().ifname) !=
         std::string::npos);
   // Without a ledger naming the interface, the scan over the namespaces
   // finds it (a missing ledger is itself a WARNING).
@@ -348,11 +380,14 @@ TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stal
   CHECK(stale.code == 2);
   CHECK(stale.output.find("stale") != std::string::npos);
 
-  run_ok(in_ns(topo.a().netns, "tc filter del dev " + topo.a().ifname + " egress"));
+  // Someone detaches the egress link; its pin stays: named as a problem.
+  run_ok("bpftool link detach pinned " + tag.pin_path() + "/link_tc_eg");
   Ran detached = sh(check);
   INFO(detached.output);
   CHECK(detached.code == 2);
   CHECK(detached.output.find("programs not attached: egress") != std::string::npos);
+  CHECK(detached.output.find("pinned tcx egress link " + tag.pin_path() +
+                             "/link_tc_eg is attached to no interface") != std::string::npos);
 
   CHECK(sh(tool("netacct-health") + " --max-age x " + tag.tag()).code == 3);
   CHECK(sh(tool("netacct-health")).code == 3);

@@ -88,7 +88,8 @@ TEST_CASE("counting continues with no process; a new Datapath adopts the pins") 
   CHECK_FALSE(pin::PinDir::open_existing(tag.tag()).ok());
 }
 
-TEST_CASE("attaching again after a restart replaces our programs in place") {
+TEST_CASE("clsact: attaching again after a restart replaces our programs in place") {
+  TcAttachGuard clsact("clsact");  // the tcx link's update: test_tcx.cpp
   Topology topo;
   TagGuard tag("reattach");
   {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tc_programs.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
 
@@ -110,8 +111,8 @@ Snapshot snapshot(const Topology& topo, const std::string& tag, const std::strin
   s.max_prog = max_id("prog");
   const std::string dev = topo.a().ifname;
   s.qdiscs = run_ok(in_ns(topo.a().netns, "tc qdisc show dev " + dev));
-  s.ingress = run_ok(in_ns(topo.a().netns, "tc filter show dev " + dev + " ingress"));
-  s.egress = run_ok(in_ns(topo.a().netns, "tc filter show dev " + dev + " egress"));
+  s.ingress = tc_programs_text(topo.a().netns, dev, "ingress");
+  s.egress = tc_programs_text(topo.a().netns, dev, "egress");
   s.link = run_ok(in_ns(topo.a().netns, "ip -d link show dev " + dev));
   s.pin_dir = exists(pin_path);
   s.pins.push_back(list_dir(pin_path));
@@ -252,8 +253,7 @@ TEST_CASE("refusal: an interface another tag counts on; the message names the ta
   }
   // The holder still counts, untouched.
   CHECK(exists(holder.pin_path() + "/active_flows"));
-  std::string ingress =
-      run_ok(in_ns(topo.a().netns, "tc filter show dev " + topo.a().ifname + " ingress"));
+  std::string ingress = tc_programs_text(topo.a().netns, topo.a().ifname, "ingress");
   CHECK(ingress.find("netacct_tc_in") != std::string::npos);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(15000) == 0);
@@ -308,15 +308,13 @@ TEST_CASE("refusal: XDP held by another tag names it; an adopted tag's pins surv
   std::string maps_after;
   run("bpftool map show pinned " + adopted.pin_path() + "/flows_a", &maps_after);
   CHECK(maps_after == maps_before);
-  std::string b_egress =
-      run_ok(in_ns(topo.b().netns, "tc filter show dev " + topo.b().ifname + " egress"));
+  std::string b_egress = tc_programs_text(topo.b().netns, topo.b().ifname, "egress");
   CHECK(b_egress.find("netacct_tc_eg") != std::string::npos);
-  // A's tc egress holds only the holder's filter.
-  std::string a_egress =
-      run_ok(in_ns(topo.a().netns, "tc filter show dev " + topo.a().ifname + " egress"));
+  // A's tc egress holds only the holder's program (tcx link or filter).
+  std::string a_egress = tc_programs_text(topo.a().netns, topo.a().ifname, "egress");
   size_t filters = 0;
-  for (size_t at = a_egress.find("handle 0x4e41"); at != std::string::npos;
-       at = a_egress.find("handle 0x4e41", at + 1))
+  for (size_t at = a_egress.find("name netacct_tc_eg"); at != std::string::npos;
+       at = a_egress.find("name netacct_tc_eg", at + 1))
     filters++;
   INFO(a_egress);
   CHECK(filters == 1);

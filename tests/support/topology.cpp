@@ -35,7 +35,8 @@ std::array<Slot, kSlots> g_pin_slots;    // /sys/fs/bpf/netacct/TAG
 // Pin files the handler knows by name (it cannot list a directory safely).
 constexpr const char* kPinNames[] = {"flows_a",     "flows_b",       "active_flows", "prefix_a",
                                      "prefix_b",    "active_prefix", "whitelist",    "meta",
-                                     "prog_xdp_in", "prog_tc_in",    "prog_tc_eg",   "link_xdp"};
+                                     "prog_xdp_in", "prog_tc_in",    "prog_tc_eg",   "link_xdp",
+                                     "link_tc_in",  "link_tc_eg"};
 constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV};
 
 void emergency_cleanup(int sig) {

@@ -30,11 +30,19 @@ bool remove(const FoundAttachment& found, const std::string& pin_path, std::FILE
 Outcome verify(const std::string& tag, const std::string& pin_path, int pid, bool in_use,
                const Discovery& discovery, const std::vector<std::string>& pins,
                const Settings& settings, std::FILE* out) {
+  // defunct: a pinned XDP or tcx link whose interface is gone.
   bool tc_in = false, tc_eg = false, xdp = false, xdp_defunct = false;
+  bool tcx_in = false, tcx_eg = false;
   for (const FoundAttachment& found : discovery.found) {
     switch (found.kind) {
-      case FoundAttachment::Kind::TcIngress: tc_in = true; break;
-      case FoundAttachment::Kind::TcEgress: tc_eg = true; break;
+      case FoundAttachment::Kind::TcIngress:
+        (found.iface.name.empty() ? xdp_defunct : tc_in) = true;
+        tcx_in = tcx_in || found.tcx;
+        break;
+      case FoundAttachment::Kind::TcEgress:
+        (found.iface.name.empty() ? xdp_defunct : tc_eg) = true;
+        tcx_eg = tcx_eg || found.tcx;
+        break;
       case FoundAttachment::Kind::Xdp: (found.iface.name.empty() ? xdp_defunct : xdp) = true; break;
     }
   }
@@ -57,14 +65,20 @@ Outcome verify(const std::string& tag, const std::string& pin_path, int pid, boo
   } else if (pins.empty() && discovery.found.empty()) {
     state = "clean";
   } else if (counting) {
-    state = std::string("stopped, counting (") + (xdp ? "xdp" : "tc") + " ingress + tc egress on " +
-            interfaces +
+    state = std::string("stopped, counting (") +
+            (xdp      ? "xdp"
+             : tcx_in ? "tcx"
+                      : "tc") +
+            " ingress + " + (tcx_eg ? "tcx" : "tc") + " egress on " + interfaces +
             "; by design: netacctd leaves its programs attached on exit and the next start "
             "harvests what they counted)";
   } else {
     outcome = Outcome::Leftovers;
     std::string why;
-    if (discovery.found.empty())
+    // A defunct link (interface gone, or detached) is a pin, not an attachment.
+    bool attached = std::any_of(discovery.found.begin(), discovery.found.end(),
+                                [](const FoundAttachment& f) { return !f.iface.name.empty(); });
+    if (!attached)
       why = "pins without attachments";
     else if (!maps_complete)
       why = "attachments without their pinned maps";

@@ -80,8 +80,15 @@ struct Attached {
   bool ingress = false;
   bool egress = false;
   std::string where;
-  std::string how;  // "tc", "xdp native", ...
+  std::string how;         // "tcx", "tc" (clsact), "xdp native", ...
+  std::string egress_how;  // "tcx" or "tc"
+  // Pinned tcx links attached to no interface here (named as problems).
+  std::vector<std::string> defunct;
 };
+
+const char* tc_how(TcKind kind) {
+  return kind == TcKind::Tcx ? "tcx" : "tc";
+}
 
 Result<Attached> find_attached(const std::string& pin_path, const LedgerView& view) {
   Attached attached;
@@ -96,24 +103,36 @@ Result<Attached> find_attached(const std::string& pin_path, const LedgerView& vi
     attached.ingress = status->tc_ingress || status->xdp != XdpMode::None;
     attached.egress = status->tc_egress;
     attached.how = status->xdp != XdpMode::None ? std::string("xdp ") + to_string(status->xdp)
-                                                : std::string("tc");
+                                                : std::string(tc_how(status->tc_ingress_kind));
+    attached.egress_how = tc_how(status->tc_egress_kind);
+    if (status->tcx_ingress_pinned && status->tc_ingress_kind != TcKind::Tcx)
+      attached.defunct.push_back("ingress");
+    if (status->tcx_egress_pinned && status->tc_egress_kind != TcKind::Tcx)
+      attached.defunct.push_back("egress");
     return attached;
   }
   // No file to say where: the scan over every namespace does.
   auto discovery = discover_attachments(pin_path);
   if (!discovery) return discovery.error();
+  attached.egress_how = "tc";
   for (const FoundAttachment& found : discovery->found) {
-    if (found.iface.name.empty()) continue;
+    if (found.iface.name.empty()) {
+      if (found.tcx)
+        attached.defunct.push_back(found.kind == FoundAttachment::Kind::TcIngress ? "ingress"
+                                                                                  : "egress");
+      continue;
+    }
     if (attached.where.empty())
       attached.where =
           found.iface.name + (found.iface.netns.empty() ? "" : "@" + found.iface.netns);
     if (found.kind == FoundAttachment::Kind::TcEgress) {
       attached.egress = true;
+      attached.egress_how = found.tcx ? "tcx" : "tc";
     } else {
       attached.ingress = true;
       attached.how = found.kind == FoundAttachment::Kind::Xdp
                          ? std::string("xdp ") + to_string(found.xdp_mode)
-                         : std::string("tc");
+                         : std::string(found.tcx ? "tcx" : "tc");
     }
   }
   return attached;
@@ -213,7 +232,8 @@ Report run_checks(const Settings& settings) {
   if (!attached) {
     add(kUnknown, "attachments not checked: " + attached.error().message());
   } else if (attached->ingress && attached->egress) {
-    add(kOk, "attached " + attached->how + " ingress + tc egress on " + attached->where);
+    add(kOk, "attached " + attached->how + " ingress + " + attached->egress_how + " egress on " +
+                 attached->where);
   } else {
     std::string lost = !attached->ingress && !attached->egress ? "ingress and egress"
                        : !attached->ingress                    ? "ingress"
@@ -222,6 +242,14 @@ Report run_checks(const Settings& settings) {
                        (attached->where.empty() ? std::string(" (found on no interface)")
                                                 : " on " + attached->where));
   }
+
+  if (attached)
+    for (const std::string& direction : attached->defunct)
+      add(kCritical,
+          "pinned tcx " + direction + " link " + dir->path() + "/" +
+              (direction == "ingress" ? pin::kLinkTcIngress : pin::kLinkTcEgress) +
+              " is attached to no interface" +
+              (attached->where.empty() ? std::string() : " (not to " + attached->where + ")"));
 
   // Flow-buffer utilisation: the fuller of the two buffers.
   uint64_t flows = 0;
