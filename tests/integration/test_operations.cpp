@@ -5,6 +5,7 @@
 // `make install` tree; the systemd unit passing systemd-analyze verify.
 // Every tool runs on this test's own tags only (never "all tags": other
 // test runs may share the machine).
+#include <bpf/bpf.h>
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/common/flow.hpp"
+#include "daemon/common/unique_fd.hpp"
 #include "tc_programs.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/topology.hpp"
@@ -373,6 +376,41 @@ TEST_CASE("health: OK with a running daemon, WARNING without, CRITICAL when stal
   INFO(orphan.output);
   CHECK(orphan.code == 1);
   CHECK(orphan.output.find("no netacctd holds") != std::string::npos);
+
+  // Prefix rows in use (flows that found the flow buffer full): a warning;
+  // a full prefix buffer: critical. Written straight into the pinned buffer
+  // here, as the programs would.
+  {
+    UniqueFd rows(bpf_obj_get((tag.pin_path() + "/prefix_a").c_str()));
+    REQUIRE(rows);
+    bpf_map_info info{};
+    uint32_t length = sizeof info;
+    REQUIRE(bpf_obj_get_info_by_fd(rows.get(), &info, &length) == 0);
+    auto fill = [&](uint32_t count) {
+      for (uint32_t i = 0; i < count; i++) {
+        netacct_flow_key key{};
+        key.family = NETACCT_FAMILY_IPV4;
+        key.protocol = 17;
+        key.pad = 24;
+        key.remote[0] = 10;
+        key.remote[1] = static_cast<uint8_t>(i >> 8);
+        key.remote[2] = static_cast<uint8_t>(i);
+        netacct_counters one{100, 1, 0, 0};
+        REQUIRE(bpf_map_update_elem(rows.get(), &key, &one, BPF_ANY) == 0);
+      }
+    };
+    fill(2);
+    Ran some = sh(check);
+    INFO(some.output);
+    CHECK(some.output.find("prefix rows 2/" + std::to_string(info.max_entries) +
+                           ": flows that did not fit") != std::string::npos);
+    fill(info.max_entries);
+    Ran full = sh(check);
+    INFO(full.output);
+    CHECK(full.code == 2);
+    CHECK(full.output.find("prefix rows " + std::to_string(info.max_entries) + "/" +
+                           std::to_string(info.max_entries) + ": full") != std::string::npos);
+  }
 
   ::sleep(2);
   Ran stale = sh(check + " --max-age 1");

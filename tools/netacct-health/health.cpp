@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "daemon/common/unique_fd.hpp"
 #include "daemon/engine/attach.hpp"
@@ -29,8 +30,9 @@ std::string fixed(double value, int decimals) {
 // Entries of one flow buffer: flows, and the packets its overflow buckets
 // took (flows that did not fit).
 struct BufferUse {
-  uint64_t flows = 0;
+  uint64_t flows = 0;  // rows that are not buckets (flows, or prefix rows)
   uint64_t overflow_packets = 0;
+  uint32_t capacity = 0;  // the map's max_entries
 };
 
 Result<BufferUse> buffer_use(const std::string& path) {
@@ -53,6 +55,11 @@ Result<BufferUse> buffer_use(const std::string& path) {
     previous = &key;
   }
   if (errno != ENOENT) return make_error("walk pinned map", errno, path);
+  bpf_map_info info{};
+  uint32_t length = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd.get(), &info, &length) != 0)
+    return make_error("inspect pinned map", errno, path);
+  use.capacity = info.max_entries;
   return use;
 }
 
@@ -284,6 +291,38 @@ Report run_checks(const Settings& settings) {
     report.perfdata += "flows=" + std::to_string(flows) + ";" + threshold(settings.warn_util) +
                        ";" + threshold(settings.crit_util) + ";0;" + std::to_string(capacity) +
                        " overflow_packets=" + std::to_string(overflow) + "c";
+  }
+
+  // Prefix rows: flows that found the flow buffer full, counted by remote
+  // prefix. Any is a warning (raise --max-flows); a full prefix buffer sends
+  // flows to the overflow buckets. Pin directories older than prefix rows
+  // have none.
+  uint64_t rows = 0;
+  uint32_t row_capacity = 0;
+  bool rows_walked = std::filesystem::exists(dir->object_path("prefix_a"));
+  for (const char* name : {"prefix_a", "prefix_b"}) {
+    if (!rows_walked) break;
+    auto use = buffer_use(dir->object_path(name));
+    if (!use) {
+      add(kUnknown, use.error().message());
+      rows_walked = false;
+      break;
+    }
+    rows = std::max(rows, use->flows);
+    row_capacity = use->capacity;
+  }
+  if (rows_walked) {
+    std::string text = "prefix rows " + std::to_string(rows) + "/" + std::to_string(row_capacity);
+    if (rows >= row_capacity)
+      add(kCritical, text + ": full, flows that do not fit go to the overflow buckets");
+    else if (rows > 0)
+      add(kWarning, text +
+                        ": flows that did not fit are counted by remote prefix (raise "
+                        "--max-flows)");
+    else
+      add(kOk, text);
+    report.perfdata += " prefix_rows=" + std::to_string(rows) + ";1;" +
+                       std::to_string(row_capacity) + ";0;" + std::to_string(row_capacity);
   }
   return report;
 }
