@@ -48,6 +48,7 @@
 #include <thread>
 
 #include "bpf/netacct_shared.h"
+#include "tests/integration/tc_programs.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/netns_process.hpp"
 #include "tests/support/packet.hpp"
@@ -614,13 +615,9 @@ TEST_CASE(
         // Traffic resumes only once the daemon has attached to the new link.
         bool attached = wait_until(
             [&] {
-              std::string in, eg;
-              run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
-                      " ingress",
-                  &in);
-              run("ip netns exec " + topo.a().netns + " tc filter show dev " + topo.a().ifname +
-                      " egress",
-                  &eg);
+              // tcx links or clsact filters, whichever this kernel uses.
+              std::string in = tc_programs_text(topo.a().netns, topo.a().ifname, "ingress");
+              std::string eg = tc_programs_text(topo.a().netns, topo.a().ifname, "egress");
               return in.find("netacct") != std::string::npos &&
                      eg.find("netacct") != std::string::npos;
             },
