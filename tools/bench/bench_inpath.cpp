@@ -56,6 +56,8 @@ class EmptyEgressFilter {
     opts_.prog_fd = prog_fd;
     opts_.priority = kEmptyPriority;
     opts_.handle = kEmptyHandle;
+    // With tcx netacct makes no clsact qdisc: the empty filter needs one.
+    created_qdisc_ = bpf_tc_hook_create(&hook_) == 0;
     if (bpf_tc_attach(&hook_, &opts_) != 0)
       throw std::runtime_error("cannot attach the empty TC program to " + ifname_);
   }
@@ -64,7 +66,12 @@ class EmptyEgressFilter {
     opts_.prog_fd = 0;
     opts_.prog_id = 0;
     opts_.flags = 0;
-    if (scope.ok()) bpf_tc_detach(&hook_, &opts_);
+    if (!scope.ok()) return;
+    bpf_tc_detach(&hook_, &opts_);
+    if (created_qdisc_) {
+      hook_.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+      bpf_tc_hook_destroy(&hook_);
+    }
   }
   EmptyEgressFilter(const EmptyEgressFilter&) = delete;
   EmptyEgressFilter& operator=(const EmptyEgressFilter&) = delete;
@@ -74,6 +81,7 @@ class EmptyEgressFilter {
   std::string ifname_;
   bpf_tc_hook hook_ = {.sz = sizeof(bpf_tc_hook)};
   bpf_tc_opts opts_ = {.sz = sizeof(bpf_tc_opts)};
+  bool created_qdisc_ = false;
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // In-path cost: netacct's TC egress program on a real veth carrying bulk TCP
 // (TSO on, so the skbs are clones with only the headers in their head),
-// against an empty TC program chained after it on the same device, so both
+// against an empty TC program chained after it on the same device (a
+// clsact filter behind our tcx link, or behind our clsact filter), so both
 // see the very same packets. The kernel's own bpf_stats (run_time_ns /
 // run_cnt while BPF_STATS_RUN_TIME is enabled) give ns per run.
 #pragma once
