@@ -128,6 +128,20 @@ inline netacct_counters exchange_and_check(const Topology& topo, Harvester& harv
   return got;
 }
 
+// The kernel id of a loaded program.
+inline uint32_t prog_id(int fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  REQUIRE(bpf_obj_get_info_by_fd(fd, &info, &len) == 0);
+  return info.id;
+}
+
+// A pinned bpf_link's id and the id of the program it runs.
+struct LinkIds {
+  uint32_t link = 0;
+  uint32_t prog = 0;
+};
+
 // The prefixes the pinned trie holds right now, as "addr/len" text.
 inline std::set<std::string> pinned_prefixes(const std::string& pin_path) {
   std::set<std::string> out;

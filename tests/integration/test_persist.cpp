@@ -13,18 +13,6 @@ namespace netacct::test {
 
 namespace {
 
-uint32_t prog_id(int fd) {
-  bpf_prog_info info{};
-  uint32_t len = sizeof info;
-  REQUIRE(bpf_obj_get_info_by_fd(fd, &info, &len) == 0);
-  return info.id;
-}
-
-struct LinkIds {
-  uint32_t link = 0;
-  uint32_t prog = 0;
-};
-
 LinkIds pinned_xdp_link(const std::string& pin_path) {
   UniqueFd fd(bpf_obj_get((pin_path + "/" + pin::kLinkXdp).c_str()));
   REQUIRE_MESSAGE(fd.valid(), "no pinned XDP link under " << pin_path);

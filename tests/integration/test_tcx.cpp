@@ -24,18 +24,6 @@ namespace {
 
 constexpr TcDirection kBoth[] = {TcDirection::Ingress, TcDirection::Egress};
 
-uint32_t prog_id_of(int fd) {
-  bpf_prog_info info{};
-  uint32_t len = sizeof info;
-  REQUIRE(bpf_obj_get_info_by_fd(fd, &info, &len) == 0);
-  return info.id;
-}
-
-struct LinkIds {
-  uint32_t link = 0;
-  uint32_t prog = 0;
-};
-
 LinkIds pinned_tcx_link(const std::string& pin_path, TcDirection direction) {
   std::string path = pin_path + "/" +
                      (direction == TcDirection::Ingress ? pin::kLinkTcIngress : pin::kLinkTcEgress);
@@ -114,7 +102,7 @@ TEST_CASE("tcx: ours at the head, ahead of a foreign program that ends the chain
   Topology topo;
   TagGuard tag("tcxhead");
   UniqueFd foreign = load_chain_ender();
-  const uint32_t foreign_id = prog_id_of(foreign.get());
+  const uint32_t foreign_id = prog_id(foreign.get());
   UniqueFd foreign_in = foreign_link(topo, foreign.get(), TcDirection::Ingress);
   UniqueFd foreign_eg = foreign_link(topo, foreign.get(), TcDirection::Egress);
 
@@ -145,7 +133,7 @@ TEST_CASE("tcx: ours at the head, ahead of a foreign program that ends the chain
     REQUIRE(programs.size() == 2);
     int fd =
         direction == TcDirection::Ingress ? datapath->tc_ingress_fd() : datapath->tc_egress_fd();
-    CHECK(programs[0].first == prog_id_of(fd));
+    CHECK(programs[0].first == prog_id(fd));
     CHECK(programs[1].first == foreign_id);
     LinkIds now = pinned_tcx_link(datapath->pin_path(), direction);
     CHECK(now.link == first[direction == TcDirection::Ingress].link);
