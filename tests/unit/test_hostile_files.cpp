@@ -243,16 +243,16 @@ TEST_CASE("hostile files: --file-mode takes an octal mode the owner can read and
     argv.push_back(nullptr);
     return parse_options(static_cast<int>(args.size()), argv.data());
   };
-  auto parsed = parse({"--file-mode", "0600", "eth0"});
+  auto parsed = parse({"--file-mode", "0600", "veth0"});
   REQUIRE(parsed.ok());
   CHECK(parsed->file_mode == 0600);
-  CHECK(parse({"eth0"})->file_mode == 0640);
+  CHECK(parse({"veth0"})->file_mode == 0640);
   for (const char* bad : {"0400", "999", "", "07777", "rw"})
-    CHECK_FALSE(parse({"--file-mode", bad, "eth0"}).ok());
+    CHECK_FALSE(parse({"--file-mode", bad, "veth0"}).ok());
 }
 
 TEST_CASE("hostile: /metrics listens on loopback unless told otherwise") {
-  std::vector<std::string> args = {"netacctd", "eth0"};
+  std::vector<std::string> args = {"netacctd", "veth0"};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -313,7 +313,7 @@ TEST_CASE("ledger store: a schema 1 ledger is migrated and keeps its totals") {
                           .c_str()) == 0);
   auto store = SqliteStore::open({dir.file("m.db"), "m"});
   REQUIRE(store.ok());
-  REQUIRE(store.value()->set_identity("boot", "eth0", "", "tc", 4096).ok());
+  REQUIRE(store.value()->set_identity("boot", "veth0", "", "tc", 4096).ok());
   REQUIRE(store.value()->set_metrics("127.0.0.1:9470").ok());
   Ledger ledger(source, *store.value(), fixed_clock);
   traffic(source, 2);

@@ -7,7 +7,7 @@
 using namespace netacct;
 
 TEST_CASE("tags are validated before they touch a path") {
-  CHECK(pin::valid_tag("eth0"));
+  CHECK(pin::valid_tag("veth0"));
   CHECK(pin::valid_tag("host-1_a"));
   CHECK(pin::valid_tag(std::string(32, 'a')));
   CHECK_FALSE(pin::valid_tag(""));
